@@ -1,0 +1,57 @@
+import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import express from 'express';
+import type IORedis from 'ioredis';
+import type { Config } from '../config';
+import type { Control } from '../shared/control';
+import type { Logger } from '../shared/log';
+import { registry } from '../shared/metrics';
+import type { Queues } from '../shared/queues';
+import { errorHandler, sendError } from './errors';
+import { recordingsRouter } from './recordings';
+import { webhookRouter } from './webhooks';
+
+export function createApp(deps: {
+  cfg: Config;
+  queues: Queues;
+  control: Control;
+  s3: S3Client;
+  redis: IORedis;
+  log: Logger;
+}): express.Express {
+  const { cfg, s3, redis } = deps;
+  const log = deps.log.child({ role: 'api' });
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(webhookRouter(cfg, deps.queues, deps.control, log));
+  app.use(recordingsRouter({ ...deps, log }));
+
+  app.get('/healthz', async (_req, res) => {
+    const checks = await Promise.all([
+      check('redis', () => redis.ping()),
+      check('s3', () => s3.send(new HeadBucketCommand({ Bucket: cfg.S3_BUCKET }))),
+      check('livekit', async () => {
+        const r = await fetch(cfg.LIVEKIT_URL.replace(/^ws/, 'http'), { signal: AbortSignal.timeout(2000) });
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      }),
+    ]);
+    const ok = checks.every((c) => c.ok);
+    res.status(ok ? 200 : 503).json({ ok, checks });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', registry.contentType).send(await registry.metrics());
+  });
+  app.use((_req, res) => sendError(res, 404, 'not_found', 'no such endpoint'));
+  app.use(errorHandler(log));
+  return app;
+}
+
+async function check(name: string, fn: () => Promise<unknown>) {
+  const t = performance.now();
+  try {
+    await fn();
+    return { name, ok: true, ms: Math.round(performance.now() - t) };
+  } catch (err) {
+    return { name, ok: false, ms: Math.round(performance.now() - t), error: String((err as Error)?.message ?? err) };
+  }
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/**
+ * Every setting roomcast reads, validated once at start-up. A missing or malformed value
+ * stops the process with a message naming it (see loadConfig).
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+export const ConfigSchema = z.object({
+  LIVEKIT_URL: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL'),
+  LIVEKIT_API_KEY: z.string().min(1),
+  LIVEKIT_API_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
+  S3_ENDPOINT: z.string().url(),
+  S3_REGION: z.string().min(1),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name'),
+  S3_ACCESS_KEY_ID: z.string().min(1),
+  S3_SECRET_ACCESS_KEY: z.string().min(1),
+  S3_FORCE_PATH_STYLE: bool.default(true),
+  PUBLIC_BASE_URL: z.string().url(),
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  /** Local disk where ingest keeps every file until S3 has it. */
+  SPOOL_DIR: z.string().min(1).default('./.data/spool'),
+  /** Prefix of BullMQ's Redis keys: lets two deployments (or the tests and a demo) share one Redis. */
+  QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('roomcast'),
+  /** Max rooms one ingest process records at once (BullMQ worker concurrency). */
+  INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(20),
+  HLS_SEGMENT_SECONDS: z.coerce.number().min(1).max(6).default(2),
+  HLS_LIVE_WINDOW: z.coerce.number().int().min(3).max(30).default(6),
+  HLS_BITRATE_KBPS: z.coerce.number().int().min(16).max(256).default(64),
+  SPEAKER_CHUNK_SECONDS: z.coerce.number().int().min(2).max(60).default(10),
+  /** How long the mixer waits for late audio before a slice of the timeline is final. */
+  MIX_LATENCY_MS: z.coerce.number().int().min(40).max(2000).default(250),
+  MAX_WEBHOOK_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = i.path.join('.');
+      return `  ${name}: ${env[name] === undefined ? 'is missing' : i.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

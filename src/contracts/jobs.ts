@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/** BullMQ queues and the data their jobs carry. */
+export const QUEUES = { record: 'record', finalize: 'finalize' } as const;
+
+export const RecordJob = z.object({
+  room: z.string().min(1),
+  roomSid: z.string().min(1),
+  recordingId: z.string().min(1),
+  /** Who asked: the room_started webhook or a host through the api. */
+  trigger: z.enum(['webhook', 'api']),
+});
+export type RecordJob = z.infer<typeof RecordJob>;
+
+export const FinalizeJob = z.object({
+  room: z.string().min(1),
+  recordingId: z.string().min(1),
+  manifestKey: z.string().min(1),
+});
+export type FinalizeJob = z.infer<typeof FinalizeJob>;
+
+/** One record job per room session: a repeated or retried webhook maps to the same id. */
+export const recordJobId = (roomSid: string) => `rec-${roomSid}`;
+export const finalizeJobId = (recordingId: string) => `fin-${recordingId}`;

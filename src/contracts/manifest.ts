@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+/**
+ * manifest.json: the index of one recording. Written when recording starts and updated as files
+ * appear, so a reader never lists the bucket. Keys are relative to the recording's prefix.
+ * Times on the recording's timeline are milliseconds from its start (startedAt).
+ */
+export const MANIFEST_VERSION = 1;
+
+export const RecordingStatus = z.enum(['recording', 'finalizing', 'complete', 'failed']);
+
+export const SpeakerChunk = z.object({
+  index: z.number().int().min(0),
+  key: z.string(),
+  startMs: z.number().min(0),
+  durationMs: z.number().min(0),
+  bytes: z.number().int().min(0),
+});
+
+export const Speaker = z.object({
+  identity: z.string(),
+  name: z.string(),
+  key: z.string(),
+  joinedMs: z.number().min(0),
+  /** First and last moment of audible audio on the speaker's own track (null: never spoke). */
+  firstAudioMs: z.number().min(0).nullable(),
+  lastAudioMs: z.number().min(0).nullable(),
+  chunks: z.array(SpeakerChunk),
+});
+
+export const Gap = z.object({
+  fromMs: z.number().min(0),
+  toMs: z.number().min(0),
+  reason: z.string(),
+});
+
+export const Manifest = z.object({
+  version: z.literal(MANIFEST_VERSION),
+  room: z.string(),
+  roomSid: z.string(),
+  recordingId: z.string(),
+  status: RecordingStatus,
+  /** Wall-clock instant of timeline position 0. */
+  startedAt: z.string().datetime(),
+  endedAt: z.string().datetime().nullable(),
+  updatedAt: z.string().datetime(),
+  durationMs: z.number().min(0),
+  sampleRate: z.number().int(),
+  hls: z.object({
+    eventPlaylist: z.string(),
+    livePlaylist: z.string(),
+    segmentSeconds: z.number(),
+    codec: z.string(),
+    bitrateKbps: z.number(),
+    segments: z.number().int().min(0),
+    bytes: z.number().int().min(0),
+    ended: z.boolean(),
+  }),
+  speakerFormat: z.object({ codec: z.literal('flac'), chunkSeconds: z.number() }),
+  speakers: z.array(Speaker),
+  gaps: z.array(Gap),
+  /** Files made after the room (finalize/transcribe/publish), by kind. */
+  files: z.record(z.string(), z.string()).default({}),
+  error: z.string().nullable().default(null),
+});
+
+export type Manifest = z.infer<typeof Manifest>;
+export type SpeakerEntry = z.infer<typeof Speaker>;
+export type RecordingStatus = z.infer<typeof RecordingStatus>;

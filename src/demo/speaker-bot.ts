@@ -1,0 +1,77 @@
+import { AudioFrame, AudioSource, LocalAudioTrack, Room, TrackPublishOptions, TrackSource } from '@livekit/rtc-node';
+import { AccessToken } from 'livekit-server-sdk';
+import { SAMPLE_RATE } from '../ingest/timeline';
+import type { Program } from './program';
+
+const FRAME = SAMPLE_RATE / 100;
+/** How far ahead of the wall clock audio is handed to rtc. */
+const LEAD_SAMPLES = 4 * FRAME;
+
+export interface BotOptions {
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+  room: string;
+  identity: string;
+  name: string;
+}
+
+/**
+ * A real LiveKit participant that speaks a Program like a microphone would: a steady 10 ms stream
+ * (silence between cues), paced by the wall clock from a shared epoch, so sample k of the script
+ * leaves the bot at epoch + k/48000 s, whenever the bot joined.
+ */
+export class SpeakerBot {
+  private room: Room | undefined;
+  private source: AudioSource | undefined;
+  private pump: Promise<void> | undefined;
+  private running = false;
+  trackSid: string | undefined;
+
+  constructor(
+    readonly o: BotOptions,
+    private readonly program: Program,
+    private readonly epochMs: number,
+  ) {}
+
+  async join(): Promise<void> {
+    const at = new AccessToken(this.o.apiKey, this.o.apiSecret, { identity: this.o.identity, name: this.o.name, ttl: '1h' });
+    at.addGrant({ room: this.o.room, roomJoin: true, canPublish: true, canSubscribe: false });
+    const room = new Room();
+    await room.connect(this.o.url, await at.toJwt(), { autoSubscribe: false, dynacast: false });
+    const source = new AudioSource(SAMPLE_RATE, 1, 200);
+    const track = LocalAudioTrack.createAudioTrack('microphone', source);
+    const opts = new TrackPublishOptions();
+    opts.source = TrackSource.SOURCE_MICROPHONE;
+    const pub = await room.localParticipant!.publishTrack(track, opts);
+    this.trackSid = pub.sid;
+    this.room = room;
+    this.source = source;
+    this.running = true;
+    this.pump = this.run(source);
+  }
+
+  private async run(source: AudioSource): Promise<void> {
+    const nowSample = () => Math.round(((Date.now() - this.epochMs) * SAMPLE_RATE) / 1000);
+    let next = Math.max(0, nowSample());
+    while (this.running) {
+      const due = nowSample() + LEAD_SAMPLES;
+      if (next >= due) {
+        await new Promise((r) => setTimeout(r, 5));
+        continue;
+      }
+      if (due - next > SAMPLE_RATE) next = due - LEAD_SAMPLES; // stalled: skip, as a real mic would
+      const frame = new AudioFrame(this.program.render(next, FRAME), SAMPLE_RATE, 1, FRAME);
+      next += FRAME;
+      await source.captureFrame(frame);
+    }
+  }
+
+  async leave(): Promise<void> {
+    this.running = false;
+    await this.pump;
+    await this.source?.close();
+    await this.room?.disconnect();
+    this.room = undefined;
+  }
+}

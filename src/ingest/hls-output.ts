@@ -1,0 +1,89 @@
+import path from 'node:path';
+import type { Logger } from '../shared/log';
+import { metrics } from '../shared/metrics';
+import { rel } from '../contracts/layout';
+import { SegmentingEncoder } from './encoder';
+import { HlsPlaylists } from './playlists';
+import type { Uploader } from './uploader';
+
+export interface HlsOutputOptions {
+  spoolDir: string;
+  prefix: string;
+  segmentSeconds: number;
+  liveWindow: number;
+  bitrateKbps: number;
+  /** Wall-clock ms of the encoder's first sample (EXT-X-PROGRAM-DATE-TIME). */
+  startedAtMs: number;
+  uploader: Uploader;
+  log: Logger;
+  onSegmentUploaded: (count: number, bytes: number) => void;
+}
+
+const PLAYLIST = 'application/vnd.apple.mpegurl';
+
+/**
+ * The mix as live HLS: AAC in MPEG-TS segments, each uploaded as it closes; the playlists are
+ * rewritten after every upload and so only ever list segments that exist in S3.
+ */
+export class HlsOutput {
+  private readonly encoder: SegmentingEncoder;
+  readonly playlists: HlsPlaylists;
+
+  constructor(private readonly o: HlsOutputOptions) {
+    this.playlists = new HlsPlaylists(o.segmentSeconds, o.liveWindow);
+    this.encoder = new SegmentingEncoder({
+      name: 'hls',
+      codec: ['-c:a', 'aac', '-b:a', `${o.bitrateKbps}k`],
+      format: 'mpegts',
+      dir: path.join(o.spoolDir, path.dirname(rel.hlsSegment(0))),
+      pattern: 'seg_%06d.ts',
+      segmentSeconds: o.segmentSeconds,
+      startNumber: 0,
+      log: o.log,
+      onSegment: (s) => {
+        const key = o.prefix + rel.hlsSegment(s.index);
+        o.uploader.enqueue({
+          key,
+          file: s.file,
+          contentType: 'video/mp2t',
+          cacheControl: 'public, max-age=31536000, immutable',
+          onDone: (bytes) => {
+            metrics.segmentsUploaded.inc();
+            const grew = this.playlists.uploaded({
+              seq: s.index,
+              uri: path.basename(key),
+              duration: s.end - s.start,
+              programDateTime: new Date(o.startedAtMs + s.start * 1000),
+              discontinuity: false,
+            });
+            if (grew) this.publish(false);
+            o.onSegmentUploaded(this.playlists.count, bytes);
+          },
+        });
+      },
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.encoder.pid;
+  }
+
+  write(pcm: Int16Array): void {
+    this.encoder.write(pcm);
+  }
+
+  /** Ends the stream: every segment is closed and queued for upload when this resolves. */
+  close(): Promise<void> {
+    return this.encoder.close();
+  }
+
+  kill(): void {
+    this.encoder.kill();
+  }
+
+  publish(ended: boolean): void {
+    const cache = ended ? 'public, max-age=31536000' : 'public, max-age=1';
+    this.o.uploader.enqueue({ key: this.o.prefix + rel.eventPlaylist, body: this.playlists.event(ended), contentType: PLAYLIST, cacheControl: cache });
+    this.o.uploader.enqueue({ key: this.o.prefix + rel.livePlaylist, body: this.playlists.live(ended), contentType: PLAYLIST, cacheControl: cache });
+  }
+}

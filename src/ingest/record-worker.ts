@@ -1,0 +1,65 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Job, Worker } from 'bullmq';
+import type IORedis from 'ioredis';
+import type { Config } from '../config';
+import { FinalizeJob, finalizeJobId, QUEUES, RecordJob } from '../contracts/jobs';
+import { Control } from '../shared/control';
+import type { Logger } from '../shared/log';
+import type { Queues } from '../shared/queues';
+import { Recording } from './recording';
+
+/**
+ * The ingest role: a BullMQ worker whose job lasts as long as its room. Each process records up to
+ * INGEST_CONCURRENCY rooms; more processes on more machines share the queue.
+ */
+export function startIngest(deps: {
+  cfg: Config;
+  connection: IORedis;
+  queues: Queues;
+  s3: S3Client;
+  log: Logger;
+}): { worker: Worker; drain: () => Promise<void> } {
+  const { cfg, connection, queues, s3 } = deps;
+  const log = deps.log.child({ role: 'ingest' });
+  const control = new Control(connection, cfg.QUEUE_PREFIX);
+  const live = new Set<Recording>();
+
+  const worker = new Worker(
+    QUEUES.record,
+    async (job: Job) => {
+      const data = RecordJob.parse(job.data);
+      const rec = new Recording(cfg, data, s3, control, log);
+      live.add(rec);
+      try {
+        const result = await rec.run();
+        const fin: FinalizeJob = { room: data.room, recordingId: data.recordingId, manifestKey: result.manifestKey };
+        await queues.finalize.add('finalize', fin, {
+          jobId: finalizeJobId(data.recordingId),
+          attempts: 5,
+          backoff: { type: 'exponential', delay: 2000 },
+        });
+        return result;
+      } finally {
+        live.delete(rec);
+      }
+    },
+    {
+      connection,
+      prefix: cfg.QUEUE_PREFIX,
+      concurrency: cfg.INGEST_CONCURRENCY,
+      lockDuration: 30_000,
+    },
+  );
+  worker.on('failed', (job, err) => log.error({ err, jobId: job?.id }, 'record job failed'));
+  worker.on('error', (err) => log.error({ err }, 'record worker error'));
+
+  return {
+    worker,
+    /** SIGTERM: stop taking rooms, end the ones in progress cleanly (flush, upload, hand over). */
+    drain: async () => {
+      const closing = worker.close();
+      for (const rec of live) rec.abort('ingest shutting down');
+      await closing;
+    },
+  };
+}

@@ -1,0 +1,216 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { hostname } from 'node:os';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Config } from '../config';
+import { recordingPrefix, rel, safeKey } from '../contracts/layout';
+import { Manifest, MANIFEST_VERSION } from '../contracts/manifest';
+import type { RecordJob } from '../contracts/jobs';
+import type { Control } from '../shared/control';
+import type { Logger } from '../shared/log';
+import { metrics } from '../shared/metrics';
+import { EgressParticipant, TrackAudio } from './egress-participant';
+import { HlsOutput } from './hls-output';
+import { ManifestStore } from './manifest-store';
+import { Mixer } from './mixer';
+import { SpeakerOutputs } from './speaker-output';
+import { FramePlacer, RecordingClock, SAMPLE_RATE } from './timeline';
+import { Uploader } from './uploader';
+
+const TICK_MS = 100;
+const STOP_POLL_MS = 250;
+
+export interface RecordingResult {
+  manifestKey: string;
+  durationMs: number;
+  stopReason: string;
+}
+
+/**
+ * One recording from join to hand-over: room → timeline → mixer → encoders → spool → uploader → S3.
+ * run() resolves after the last file and the manifest (status "finalizing") are in S3.
+ */
+export class Recording {
+  readonly prefix: string;
+  private readonly spoolDir: string;
+  private readonly log: Logger;
+  private readonly uploader: Uploader;
+  private readonly clock = new RecordingClock();
+  private readonly store: ManifestStore;
+  private readonly mixer: Mixer;
+  private readonly hls: HlsOutput;
+  private readonly speakers: SpeakerOutputs;
+  private readonly egress: EgressParticipant;
+  private readonly readers = new Set<Promise<void>>();
+  private abortReason: string | undefined;
+
+  constructor(
+    private readonly cfg: Config,
+    private readonly job: RecordJob,
+    s3: S3Client,
+    private readonly control: Control,
+    log: Logger,
+  ) {
+    this.prefix = recordingPrefix(job.room, job.recordingId);
+    this.spoolDir = path.join(cfg.SPOOL_DIR, safeKey(job.room), job.recordingId);
+    this.log = log.child({ room: job.room, recordingId: job.recordingId });
+    this.uploader = new Uploader(s3, cfg.S3_BUCKET, this.log);
+    const startedAt = new Date(this.clock.startedAtMs).toISOString();
+    const manifest: Manifest = {
+      version: MANIFEST_VERSION,
+      room: job.room,
+      roomSid: job.roomSid,
+      recordingId: job.recordingId,
+      status: 'recording',
+      startedAt,
+      endedAt: null,
+      updatedAt: startedAt,
+      durationMs: 0,
+      sampleRate: SAMPLE_RATE,
+      hls: {
+        eventPlaylist: rel.eventPlaylist,
+        livePlaylist: rel.livePlaylist,
+        segmentSeconds: cfg.HLS_SEGMENT_SECONDS,
+        codec: 'mp4a.40.2',
+        bitrateKbps: cfg.HLS_BITRATE_KBPS,
+        segments: 0,
+        bytes: 0,
+        ended: false,
+      },
+      speakerFormat: { codec: 'flac', chunkSeconds: cfg.SPEAKER_CHUNK_SECONDS },
+      speakers: [],
+      gaps: [],
+      files: {},
+      error: null,
+    };
+    this.store = new ManifestStore(manifest, this.prefix + rel.manifest, this.uploader);
+    this.hls = new HlsOutput({
+      spoolDir: this.spoolDir,
+      prefix: this.prefix,
+      segmentSeconds: cfg.HLS_SEGMENT_SECONDS,
+      liveWindow: cfg.HLS_LIVE_WINDOW,
+      bitrateKbps: cfg.HLS_BITRATE_KBPS,
+      startedAtMs: this.clock.startedAtMs,
+      uploader: this.uploader,
+      log: this.log,
+      onSegmentUploaded: (count, bytes) =>
+        this.store.update((m) => {
+          m.hls.segments = count;
+          m.hls.bytes += bytes;
+          m.durationMs = Math.round((this.mixer.position / SAMPLE_RATE) * 1000);
+        }),
+    });
+    this.speakers = new SpeakerOutputs({
+      spoolDir: this.spoolDir,
+      prefix: this.prefix,
+      chunkSeconds: cfg.SPEAKER_CHUNK_SECONDS,
+      uploader: this.uploader,
+      manifest: this.store,
+      log: this.log,
+    });
+    this.mixer = new Mixer(
+      this.clock,
+      SAMPLE_RATE / 10,
+      Math.round((cfg.MIX_LATENCY_MS * SAMPLE_RATE) / 1000),
+      {
+        mix: (pcm) => this.hls.write(pcm),
+        speaker: (lane, pcm, pos, peak) => this.speakers.write(lane, pcm, pos, peak),
+      },
+    );
+    this.egress = new EgressParticipant(cfg, job.room, `roomcast-recorder-${job.recordingId}`, this.log, (t) =>
+      this.addTrack(t),
+    );
+  }
+
+  /** Stops the recording from outside (SIGTERM drain, lost job lock). */
+  abort(reason: string): void {
+    this.abortReason ??= reason;
+  }
+
+  get ffmpegPids(): number[] {
+    return [this.hls.pid, ...this.speakers.pids].filter((p): p is number => !!p);
+  }
+
+  async run(): Promise<RecordingResult> {
+    metrics.recordingsActive.inc();
+    const active = { room: this.job.room, roomSid: this.job.roomSid, recordingId: this.job.recordingId, startedAt: this.store.manifest.startedAt };
+    try {
+      this.store.saveNow();
+      await this.control.setActive(this.job.room, active);
+      await this.egress.join();
+      this.log.info({ host: hostname(), prefix: this.prefix }, 'recording started');
+      const ticker = setInterval(() => this.mixer.tick(), TICK_MS);
+      const stopReason = await this.waitForStop(active);
+      clearInterval(ticker);
+      return await this.finish(stopReason);
+    } catch (err) {
+      this.hls.kill();
+      this.speakers.kill();
+      this.uploader.stop();
+      throw err;
+    } finally {
+      metrics.recordingsActive.dec();
+      await this.control.clearActive(this.job.room, this.job.recordingId).catch(() => undefined);
+    }
+  }
+
+  private addTrack(t: TrackAudio): void {
+    const lane = this.mixer.lane(t.identity, t.name, safeKey(t.identity));
+    const joinedMs = Math.round((this.clock.now() / SAMPLE_RATE) * 1000);
+    this.store.update((m) => {
+      if (m.speakers.some((s) => s.identity === t.identity)) return;
+      m.speakers.push({ identity: t.identity, name: t.name, key: lane.key, joinedMs, firstAudioMs: null, lastAudioMs: null, chunks: [] });
+    });
+    const placer = new FramePlacer(lane, this.clock);
+    const reader = (async () => {
+      for await (const frame of t.frames) placer.push(frame.data);
+    })()
+      .catch((err) => this.log.warn({ err, identity: t.identity }, 'audio track reader failed'))
+      .finally(() => {
+        metrics.lateSamples.inc(placer.lateSamples);
+        this.log.info({ identity: t.identity, track: t.trackSid, corrections: placer.corrections, lateSamples: placer.lateSamples }, 'audio track ended');
+        this.readers.delete(reader);
+      });
+    this.readers.add(reader);
+  }
+
+  private async waitForStop(active: Parameters<Control['setActive']>[1]): Promise<string> {
+    let disconnected: string | undefined;
+    void this.egress.closed.then((r) => (disconnected = `disconnected: ${r}`));
+    let lastRefresh = Date.now();
+    for (;;) {
+      if (this.abortReason) return this.abortReason;
+      if (disconnected) return disconnected;
+      const reason = await this.control.stopReason(this.job.recordingId, this.job.roomSid).catch(() => null);
+      if (reason) return reason;
+      if (Date.now() - lastRefresh > 10_000) {
+        lastRefresh = Date.now();
+        await this.control.setActive(this.job.room, active).catch(() => undefined);
+      }
+      await new Promise((r) => setTimeout(r, STOP_POLL_MS));
+    }
+  }
+
+  private async finish(stopReason: string): Promise<RecordingResult> {
+    const end = this.clock.now();
+    this.log.info({ stopReason }, 'recording stopping');
+    await this.egress.leave();
+    await Promise.allSettled([...this.readers]);
+    this.mixer.flush(end);
+    await Promise.all([this.hls.close(), this.speakers.close()]);
+    await this.uploader.drain();
+    this.hls.publish(true);
+    const durationMs = Math.round((end / SAMPLE_RATE) * 1000);
+    this.store.update((m) => {
+      m.status = 'finalizing';
+      m.endedAt = new Date(this.clock.startedAtMs + durationMs).toISOString();
+      m.durationMs = durationMs;
+      m.hls.ended = true;
+    });
+    this.store.saveNow();
+    await this.uploader.drain();
+    await rm(this.spoolDir, { recursive: true, force: true });
+    this.log.info({ durationMs, segments: this.hls.playlists.count }, 'recording handed over');
+    return { manifestKey: this.prefix + rel.manifest, durationMs, stopReason };
+  }
+}

@@ -1,0 +1,134 @@
+import { createReadStream } from 'node:fs';
+import { stat, unlink } from 'node:fs/promises';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '../shared/log';
+import { metrics } from '../shared/metrics';
+
+export interface UploadItem {
+  key: string;
+  /** A spool file (deleted once S3 has it) or an in-memory body (playlists, manifest). */
+  file?: string;
+  body?: string | Buffer;
+  contentType: string;
+  cacheControl?: string;
+  /** Called once the object is in S3. */
+  onDone?: (bytes: number) => void;
+}
+
+const BACKOFF_MIN_MS = 200;
+const BACKOFF_MAX_MS = 5_000;
+
+/**
+ * Moves spooled files and small documents to S3. Nothing is dropped: a failed PUT is retried with
+ * capped exponential backoff until it succeeds, and the spool file stays on disk until then.
+ * In-memory documents with the same key are coalesced (the newest body wins), so a long outage
+ * does not pile up stale playlist versions.
+ */
+export class Uploader {
+  private readonly queue: UploadItem[] = [];
+  private readonly pendingDocs = new Map<string, UploadItem>();
+  private active = 0;
+  private idleWaiters: Array<() => void> = [];
+  private stopped = false;
+
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly log: Logger,
+    private readonly concurrency = 4,
+  ) {}
+
+  get pending(): number {
+    return this.queue.length + this.active;
+  }
+
+  enqueue(item: UploadItem): void {
+    if (item.body !== undefined) {
+      const queued = this.pendingDocs.get(item.key);
+      if (queued) {
+        queued.body = item.body;
+        queued.onDone = item.onDone ?? queued.onDone;
+        return;
+      }
+      this.pendingDocs.set(item.key, item);
+    }
+    this.queue.push(item);
+    this.pump();
+  }
+
+  /** Resolves when everything enqueued so far is in S3. */
+  drain(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops retrying (process shutdown); spooled files stay on disk for the next process. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private pump(): void {
+    while (this.active < this.concurrency && this.queue.length > 0) {
+      const item = this.queue.shift()!;
+      if (item.body !== undefined) this.pendingDocs.delete(item.key);
+      this.active++;
+      void this.run(item).finally(() => {
+        this.active--;
+        this.pump();
+        if (this.pending === 0) {
+          const waiters = this.idleWaiters;
+          this.idleWaiters = [];
+          waiters.forEach((w) => w());
+        }
+      });
+    }
+  }
+
+  private async run(item: UploadItem): Promise<void> {
+    let delay = BACKOFF_MIN_MS;
+    for (let attempt = 1; !this.stopped; attempt++) {
+      let bytes: number;
+      try {
+        bytes = await this.put(item);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          // The spool file is gone (removed by hand?): no retry can bring it back.
+          this.log.error({ key: item.key, file: item.file }, 'spool file vanished before upload');
+          return;
+        }
+        metrics.uploadRetries.inc();
+        if (attempt === 1 || attempt % 20 === 0) {
+          this.log.warn({ err: String(err), key: item.key, attempt }, 'upload failed; retrying');
+        }
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(BACKOFF_MAX_MS, delay * 2);
+        continue;
+      }
+      if (item.file) await unlink(item.file).catch(() => undefined);
+      metrics.uploads.inc({ kind: item.file ? 'file' : 'doc' });
+      try {
+        item.onDone?.(bytes);
+      } catch (err) {
+        this.log.error({ err, key: item.key }, 'after-upload step failed');
+      }
+      return;
+    }
+  }
+
+  private async put(item: UploadItem): Promise<number> {
+    const common = {
+      Bucket: this.bucket,
+      Key: item.key,
+      ContentType: item.contentType,
+      CacheControl: item.cacheControl,
+    };
+    if (item.file) {
+      const { size } = await stat(item.file);
+      await this.s3.send(new PutObjectCommand({ ...common, Body: createReadStream(item.file), ContentLength: size }));
+      return size;
+    }
+    const body = typeof item.body === 'string' ? Buffer.from(item.body) : item.body!;
+    await this.s3.send(new PutObjectCommand({ ...common, Body: body }));
+    return body.length;
+  }
+}

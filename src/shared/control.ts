@@ -1,0 +1,65 @@
+import type IORedis from 'ioredis';
+
+/**
+ * Small shared state between the api and ingest processes, in Redis: stop requests and which
+ * recording is live in a room. Everything expires, so a lost process leaves nothing stuck forever.
+ */
+const DAY = 24 * 3600;
+
+export class Control {
+  constructor(
+    private readonly redis: IORedis,
+    private readonly prefix: string,
+  ) {}
+
+  private k(...parts: string[]): string {
+    return [this.prefix, 'ctl', ...parts].join(':');
+  }
+
+  async requestStop(target: { recordingId?: string; roomSid?: string }, reason: string): Promise<void> {
+    const multi = this.redis.multi();
+    if (target.recordingId) multi.set(this.k('stop', 'rec', target.recordingId), reason, 'EX', DAY);
+    if (target.roomSid) multi.set(this.k('stop', 'sid', target.roomSid), reason, 'EX', DAY);
+    await multi.exec();
+  }
+
+  async stopReason(recordingId: string, roomSid: string): Promise<string | null> {
+    const [byRec, bySid] = await this.redis.mget(this.k('stop', 'rec', recordingId), this.k('stop', 'sid', roomSid));
+    return byRec ?? bySid;
+  }
+
+  /** Marks a recording live in its room; refreshed by the ingest while it records. */
+  async setActive(room: string, info: ActiveRecording, ttlSeconds = 30): Promise<void> {
+    await this.redis.set(this.k('active', room), JSON.stringify(info), 'EX', ttlSeconds);
+  }
+
+  async getActive(room: string): Promise<ActiveRecording | null> {
+    const v = await this.redis.get(this.k('active', room));
+    return v ? (JSON.parse(v) as ActiveRecording) : null;
+  }
+
+  async clearActive(room: string, recordingId: string): Promise<void> {
+    const cur = await this.getActive(room);
+    if (cur?.recordingId === recordingId) await this.redis.del(this.k('active', room));
+  }
+
+  async listActive(): Promise<ActiveRecording[]> {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.scan(cursor, 'MATCH', this.k('active', '*'), 'COUNT', 200);
+      keys.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+    if (keys.length === 0) return [];
+    const vals = await this.redis.mget(keys);
+    return vals.filter((v): v is string => !!v).map((v) => JSON.parse(v) as ActiveRecording);
+  }
+}
+
+export interface ActiveRecording {
+  room: string;
+  roomSid: string;
+  recordingId: string;
+  startedAt: string;
+}

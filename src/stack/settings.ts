@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Project root (this file lives in dist/stack or src/stack). */
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const TOOLS_BIN = path.join(ROOT, '.tools', 'bin');
+
+const port = z.coerce.number().int().min(1024).max(65535);
+const StackEnv = z.object({
+  ROOMCAST_STACK: z.string().regex(/^[a-z0-9-]+$/).default('dev'),
+  ROOMCAST_DATA_DIR: z.string().optional(),
+  ROOMCAST_LIVEKIT_PORT: port.default(7880),
+  ROOMCAST_S3_PORT: port.default(9100),
+  ROOMCAST_API_PORT: port.default(8080),
+  ROOMCAST_REDIS_URL: z.string().default('redis://127.0.0.1:6379/0'),
+});
+
+/** Where and on which loopback ports one local stack runs; two stacks (demo, tests) can run side by side. */
+export interface StackSettings {
+  name: string;
+  dataDir: string;
+  livekitPort: number;
+  rtcTcpPort: number;
+  rtcUdpPort: number;
+  s3Port: number;
+  apiPort: number;
+  redisUrl: string;
+  bucket: string;
+}
+
+export function stackSettings(env: NodeJS.ProcessEnv = process.env): StackSettings {
+  const e = StackEnv.parse(env);
+  return {
+    name: e.ROOMCAST_STACK,
+    dataDir: path.resolve(e.ROOMCAST_DATA_DIR ?? path.join(ROOT, '.data', e.ROOMCAST_STACK)),
+    livekitPort: e.ROOMCAST_LIVEKIT_PORT,
+    rtcTcpPort: e.ROOMCAST_LIVEKIT_PORT + 1,
+    rtcUdpPort: e.ROOMCAST_LIVEKIT_PORT + 2,
+    s3Port: e.ROOMCAST_S3_PORT,
+    apiPort: e.ROOMCAST_API_PORT,
+    redisUrl: e.ROOMCAST_REDIS_URL,
+    bucket: 'roomcast',
+  };
+}
+
+export interface StackSecrets {
+  LIVEKIT_API_KEY: string;
+  LIVEKIT_API_SECRET: string;
+  S3_ACCESS_KEY_ID: string;
+  S3_SECRET_ACCESS_KEY: string;
+}
+
+/** Random per-stack secrets, made once and kept (0600) in the stack's data folder: never in code. */
+export function stackSecrets(s: StackSettings): StackSecrets {
+  const file = path.join(s.dataDir, 'secrets.env');
+  if (existsSync(file)) {
+    const kv = Object.fromEntries(
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('='))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    return kv as unknown as StackSecrets;
+  }
+  mkdirSync(s.dataDir, { recursive: true });
+  const secrets: StackSecrets = {
+    LIVEKIT_API_KEY: `API${randomBytes(6).toString('hex')}`,
+    LIVEKIT_API_SECRET: randomBytes(24).toString('base64url'),
+    S3_ACCESS_KEY_ID: `rc${randomBytes(8).toString('hex')}`,
+    S3_SECRET_ACCESS_KEY: randomBytes(24).toString('base64url'),
+  };
+  writeFileSync(file, Object.entries(secrets).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
+  return secrets;
+}
+
+/** The KEY=VALUE settings (see src/config.ts) that point roomcast at this stack. */
+export function stackAppEnv(s: StackSettings): Record<string, string> {
+  const sec = stackSecrets(s);
+  return {
+    LIVEKIT_URL: `ws://127.0.0.1:${s.livekitPort}`,
+    LIVEKIT_API_KEY: sec.LIVEKIT_API_KEY,
+    LIVEKIT_API_SECRET: sec.LIVEKIT_API_SECRET,
+    REDIS_URL: s.redisUrl,
+    S3_ENDPOINT: `http://127.0.0.1:${s.s3Port}`,
+    S3_REGION: 'us-east-1',
+    S3_BUCKET: s.bucket,
+    S3_ACCESS_KEY_ID: sec.S3_ACCESS_KEY_ID,
+    S3_SECRET_ACCESS_KEY: sec.S3_SECRET_ACCESS_KEY,
+    S3_FORCE_PATH_STYLE: 'true',
+    PUBLIC_BASE_URL: `http://127.0.0.1:${s.apiPort}`,
+    API_HOST: '127.0.0.1',
+    API_PORT: String(s.apiPort),
+    SPOOL_DIR: path.join(s.dataDir, 'spool'),
+    QUEUE_PREFIX: `roomcast-${s.name}`,
+  };
+}

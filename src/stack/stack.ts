@@ -1,0 +1,103 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
+import IORedis from 'ioredis';
+import { makeS3Client } from '../storage/s3';
+import { DaemonSpec, portOpen, startDaemon, stopDaemon, waitFor } from './daemon';
+import { ROOT, StackSettings, TOOLS_BIN, stackAppEnv, stackSecrets } from './settings';
+
+/** The local stack: livekit-server and an S3 server (versitygw) as real processes on loopback, plus Redis. */
+function daemons(s: StackSettings): DaemonSpec[] {
+  const sec = stackSecrets(s);
+  const runDir = path.join(s.dataDir, 'run');
+  const s3Root = path.join(s.dataDir, 's3-objects');
+  const vars: Record<string, string | number> = {
+    LIVEKIT_PORT: s.livekitPort,
+    LIVEKIT_RTC_TCP_PORT: s.rtcTcpPort,
+    LIVEKIT_RTC_UDP_PORT: s.rtcUdpPort,
+    LIVEKIT_API_KEY: sec.LIVEKIT_API_KEY,
+    LIVEKIT_API_SECRET: sec.LIVEKIT_API_SECRET,
+    WEBHOOK_URL: `http://127.0.0.1:${s.apiPort}/v1/webhooks/livekit`,
+  };
+  const template = readFileSync(path.join(ROOT, 'infra', 'livekit.yaml'), 'utf8');
+  const rendered = template.replace(/\$\{([A-Z_]+)\}/g, (_, k: string) => {
+    if (!(k in vars)) throw new Error(`infra/livekit.yaml: unknown placeholder ${k}`);
+    return String(vars[k]);
+  });
+  mkdirSync(runDir, { recursive: true });
+  mkdirSync(s3Root, { recursive: true });
+  mkdirSync(path.join(s.dataDir, 's3-sidecar'), { recursive: true });
+  const lkConfig = path.join(runDir, 'livekit.yaml');
+  writeFileSync(lkConfig, rendered, { mode: 0o600 });
+  return [
+    {
+      name: 'livekit-server',
+      command: path.join(TOOLS_BIN, 'livekit-server'),
+      args: ['--config', lkConfig],
+      port: s.livekitPort,
+      runDir,
+    },
+    {
+      name: 's3',
+      command: path.join(TOOLS_BIN, 'versitygw'),
+      args: ['--port', `127.0.0.1:${s.s3Port}`, 'posix', '--sidecar', path.join(s.dataDir, 's3-sidecar'), s3Root],
+      env: { ROOT_ACCESS_KEY_ID: sec.S3_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY: sec.S3_SECRET_ACCESS_KEY },
+      port: s.s3Port,
+      runDir,
+    },
+  ];
+}
+
+async function ensureRedis(url: string): Promise<void> {
+  const u = new URL(url);
+  const port = Number(u.port || 6379);
+  if (await portOpen(port, u.hostname)) return;
+  if (!['127.0.0.1', 'localhost'].includes(u.hostname)) throw new Error(`Redis at ${url} is not reachable`);
+  // Same command the machine uses for its own Redis; it keeps nothing on disk.
+  mkdirSync('/var/lib/redis', { recursive: true });
+  execFileSync('redis-server', [
+    '--daemonize', 'yes', '--bind', '127.0.0.1', '--port', String(port),
+    '--save', '', '--appendonly', 'no', '--dir', '/var/lib/redis',
+  ]);
+  await waitFor('redis', () => portOpen(port, u.hostname), 10_000);
+}
+
+async function ensureBucket(s: StackSettings): Promise<void> {
+  const env = stackAppEnv(s);
+  const s3 = makeS3Client({
+    S3_ENDPOINT: env.S3_ENDPOINT,
+    S3_REGION: env.S3_REGION,
+    S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID,
+    S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY,
+    S3_FORCE_PATH_STYLE: true,
+  });
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: s.bucket }));
+  } catch {
+    await s3.send(new CreateBucketCommand({ Bucket: s.bucket }));
+  }
+  s3.destroy();
+}
+
+export async function stackUp(s: StackSettings): Promise<void> {
+  for (const bin of ['livekit-server', 'versitygw']) {
+    if (!existsSync(path.join(TOOLS_BIN, bin))) {
+      throw new Error(`${bin} is not installed in ${TOOLS_BIN}; run scripts/setup.sh`);
+    }
+  }
+  await ensureRedis(s.redisUrl);
+  for (const d of daemons(s)) await startDaemon(d);
+  await ensureBucket(s);
+  const redis = new IORedis(s.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  await redis.ping();
+  redis.disconnect();
+}
+
+export async function stackDown(s: StackSettings): Promise<string[]> {
+  const stopped: string[] = [];
+  const runDir = path.join(s.dataDir, 'run');
+  for (const name of ['livekit-server', 's3']) if (await stopDaemon({ name, runDir })) stopped.push(name);
+  return stopped;
+}
