@@ -14,6 +14,8 @@ export interface BotOptions {
   room: string;
   identity: string;
   name: string;
+  /** Opus discontinuous transmission (on in LiveKit's clients by default). */
+  dtx?: boolean;
 }
 
 /**
@@ -27,6 +29,8 @@ export class SpeakerBot {
   private pump: Promise<void> | undefined;
   private running = false;
   trackSid: string | undefined;
+  /** Largest lag of the audio pump behind the wall clock (samples), for diagnosing a busy host. */
+  maxBehind = 0;
 
   constructor(
     readonly o: BotOptions,
@@ -43,6 +47,7 @@ export class SpeakerBot {
     const track = LocalAudioTrack.createAudioTrack('microphone', source);
     const opts = new TrackPublishOptions();
     opts.source = TrackSource.SOURCE_MICROPHONE;
+    opts.dtx = this.o.dtx ?? true;
     const pub = await room.localParticipant!.publishTrack(track, opts);
     this.trackSid = pub.sid;
     this.room = room;
@@ -60,7 +65,9 @@ export class SpeakerBot {
         await new Promise((r) => setTimeout(r, 5));
         continue;
       }
-      if (due - next > SAMPLE_RATE) next = due - LEAD_SAMPLES; // stalled: skip, as a real mic would
+      const behind = due - LEAD_SAMPLES - next;
+      if (behind > this.maxBehind) this.maxBehind = behind;
+      if (behind > SAMPLE_RATE) next = due - LEAD_SAMPLES; // stalled: skip, as a real mic would
       const frame = new AudioFrame(this.program.render(next, FRAME), SAMPLE_RATE, 1, FRAME);
       next += FRAME;
       await source.captureFrame(frame);

@@ -20,6 +20,11 @@ export interface HlsOutputOptions {
 }
 
 const PLAYLIST = 'application/vnd.apple.mpegurl';
+/**
+ * FFmpeg's AAC encoder puts 1024 samples of priming before the audio, and MPEG-TS has no edit list
+ * to hide them; skipping as many input samples keeps the decoded stream on the recording's timeline.
+ */
+export const AAC_PRIMING_SAMPLES = 1024;
 
 /**
  * The mix as live HLS: AAC in MPEG-TS segments, each uploaded as it closes; the playlists are
@@ -28,6 +33,7 @@ const PLAYLIST = 'application/vnd.apple.mpegurl';
 export class HlsOutput {
   private readonly encoder: SegmentingEncoder;
   readonly playlists: HlsPlaylists;
+  private toSkip = AAC_PRIMING_SAMPLES;
 
   constructor(private readonly o: HlsOutputOptions) {
     this.playlists = new HlsPlaylists(o.segmentSeconds, o.liveWindow);
@@ -42,6 +48,7 @@ export class HlsOutput {
       log: o.log,
       onSegment: (s) => {
         const key = o.prefix + rel.hlsSegment(s.index);
+        const closedAt = performance.now();
         o.uploader.enqueue({
           key,
           file: s.file,
@@ -49,6 +56,7 @@ export class HlsOutput {
           cacheControl: 'public, max-age=31536000, immutable',
           onDone: (bytes) => {
             metrics.segmentsUploaded.inc();
+            metrics.segmentUploadSeconds.observe((performance.now() - closedAt) / 1000);
             const grew = this.playlists.uploaded({
               seq: s.index,
               uri: path.basename(key),
@@ -69,6 +77,12 @@ export class HlsOutput {
   }
 
   write(pcm: Int16Array): void {
+    if (this.toSkip > 0) {
+      const skip = Math.min(this.toSkip, pcm.length);
+      this.toSkip -= skip;
+      pcm = pcm.subarray(skip);
+      if (pcm.length === 0) return;
+    }
     this.encoder.write(pcm);
   }
 

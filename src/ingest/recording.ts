@@ -6,7 +6,7 @@ import type { Config } from '../config';
 import { recordingPrefix, rel, safeKey } from '../contracts/layout';
 import { Manifest, MANIFEST_VERSION } from '../contracts/manifest';
 import type { RecordJob } from '../contracts/jobs';
-import type { Control } from '../shared/control';
+import type { ActiveRecording, Control } from '../shared/control';
 import type { Logger } from '../shared/log';
 import { metrics } from '../shared/metrics';
 import { EgressParticipant, TrackAudio } from './egress-participant';
@@ -133,11 +133,12 @@ export class Recording {
 
   async run(): Promise<RecordingResult> {
     metrics.recordingsActive.inc();
-    const active = { room: this.job.room, roomSid: this.job.roomSid, recordingId: this.job.recordingId, startedAt: this.store.manifest.startedAt };
+    const active: ActiveRecording = { room: this.job.room, roomSid: this.job.roomSid, recordingId: this.job.recordingId, startedAt: this.store.manifest.startedAt };
     try {
       this.store.saveNow();
-      await this.control.setActive(this.job.room, active);
       await this.egress.join();
+      active.joinedAt = new Date().toISOString();
+      await this.control.setActive(this.job.room, active);
       this.log.info({ host: hostname(), prefix: this.prefix }, 'recording started');
       const ticker = setInterval(() => this.mixer.tick(), TICK_MS);
       const stopReason = await this.waitForStop(active);
@@ -168,13 +169,13 @@ export class Recording {
       .catch((err) => this.log.warn({ err, identity: t.identity }, 'audio track reader failed'))
       .finally(() => {
         metrics.lateSamples.inc(placer.lateSamples);
-        this.log.info({ identity: t.identity, track: t.trackSid, corrections: placer.corrections, lateSamples: placer.lateSamples }, 'audio track ended');
+        this.log.info({ identity: t.identity, track: t.trackSid, corrections: placer.corrections.map((c) => Math.round((c / SAMPLE_RATE) * 1000)), lateSamples: placer.lateSamples }, 'audio track ended');
         this.readers.delete(reader);
       });
     this.readers.add(reader);
   }
 
-  private async waitForStop(active: Parameters<Control['setActive']>[1]): Promise<string> {
+  private async waitForStop(active: ActiveRecording): Promise<string> {
     let disconnected: string | undefined;
     void this.egress.closed.then((r) => (disconnected = `disconnected: ${r}`));
     let lastRefresh = Date.now();

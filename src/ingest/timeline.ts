@@ -79,18 +79,25 @@ export class SpeakerLane {
 /**
  * Places one track's frames on the timeline. rtc delivers a remote track's audio as a steady
  * 10 ms stream (silence included) from subscription to unsubscription, so frames are laid end to
- * end by sample count. The stream's pace is checked against the wall clock over 2 s windows: the
- * smallest lateness in a window is the true offset (event-loop stalls only ever add lateness), and
- * when it moves past ±10 ms the position is corrected (silence inserted, or samples dropped).
+ * end by sample count from an anchor. Each frame gives an estimate of the anchor (its arrival
+ * minus the samples before it); the event loop can only make frames late, never early, so:
+ * - the anchor is the earliest estimate seen over a short warm-up (frames queued while the
+ *   subscription was set up arrive in a burst, and the first one is no reference);
+ * - a frame that arrives more than 10 ms earlier than its place means the anchor was late: move it;
+ * - if every frame of a 2 s window arrived over 10 ms late, the stream really lost time (gap, drift):
+ *   move the anchor forward, which leaves silence in place.
  */
 export class FramePlacer {
-  private next: number | undefined;
-  private written = 0;
-  private windowStart = 0;
-  private minDev = Infinity;
-  corrections = 0;
+  private count = 0;
+  private anchor = Infinity;
+  private warmup: Int16Array[] | undefined = [];
+  private written = -Infinity;
+  private windowEnd = 0;
+  private windowMin = Infinity;
+  corrections: number[] = [];
   lateSamples = 0;
 
+  static readonly WARMUP_FRAMES = 15;
   static readonly WINDOW = 2 * SAMPLE_RATE;
   static readonly TOLERANCE = SAMPLE_RATE / 100;
 
@@ -99,32 +106,46 @@ export class FramePlacer {
     private readonly clock: RecordingClock,
   ) {}
 
-  push(data: Int16Array, arrival = this.clock.now()): number {
-    const est = arrival - data.length;
-    if (this.next === undefined) {
-      this.next = est;
-      this.windowStart = est;
-    }
-    const dev = est - this.next;
-    if (dev < this.minDev) this.minDev = dev;
-    if (this.next - this.windowStart >= FramePlacer.WINDOW) {
-      if (Math.abs(this.minDev) > FramePlacer.TOLERANCE) {
-        this.next += this.minDev;
-        this.corrections++;
+  push(data: Int16Array, arrival = this.clock.now()): void {
+    this.count += data.length;
+    const estimate = arrival - this.count;
+    if (this.warmup) {
+      this.warmup.push(data);
+      if (estimate < this.anchor) this.anchor = estimate;
+      if (this.warmup.length < FramePlacer.WARMUP_FRAMES) return;
+      const frames = this.warmup;
+      this.warmup = undefined;
+      let at = this.count - frames.reduce((n, f) => n + f.length, 0);
+      for (const f of frames) {
+        this.place(f, this.anchor + at);
+        at += f.length;
       }
-      this.windowStart = this.next;
-      this.minDev = Infinity;
+      this.windowEnd = this.count + FramePlacer.WINDOW;
+      return;
     }
-    let pos = this.next;
+    if (estimate < this.windowMin) this.windowMin = estimate;
+    if (estimate < this.anchor - FramePlacer.TOLERANCE) {
+      this.corrections.push(estimate - this.anchor);
+      this.anchor = estimate;
+    } else if (this.count >= this.windowEnd) {
+      if (this.windowMin > this.anchor + FramePlacer.TOLERANCE) {
+        this.corrections.push(this.windowMin - this.anchor);
+        this.anchor = this.windowMin;
+      }
+      this.windowEnd = this.count + FramePlacer.WINDOW;
+      this.windowMin = Infinity;
+    }
+    this.place(data, this.anchor + this.count - data.length);
+  }
+
+  private place(data: Int16Array, pos: number): void {
     let frame = data;
     if (pos < this.written) {
-      // Corrected backwards: drop what would overlap audio already placed.
+      // The anchor moved back: drop what would overlap audio already placed.
       frame = data.subarray(Math.min(data.length, this.written - pos));
       pos = this.written;
     }
     this.lateSamples += this.lane.write(pos, frame);
-    this.next += data.length;
     this.written = Math.max(this.written, pos + frame.length);
-    return pos;
   }
 }

@@ -62,4 +62,6 @@ export interface ActiveRecording {
   roomSid: string;
   recordingId: string;
   startedAt: string;
+  /** When the recorder had joined the room. */
+  joinedAt?: string;
 }

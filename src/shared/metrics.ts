@@ -9,6 +9,12 @@ export const metrics = {
   uploads: new client.Counter({ name: 'roomcast_uploads_total', help: 'Objects written to S3', labelNames: ['kind'], registers: [registry] }),
   uploadRetries: new client.Counter({ name: 'roomcast_upload_retries_total', help: 'Failed S3 writes that were retried', registers: [registry] }),
   segmentsUploaded: new client.Counter({ name: 'roomcast_hls_segments_uploaded_total', help: 'HLS segments readable in S3', registers: [registry] }),
+  segmentUploadSeconds: new client.Histogram({
+    name: 'roomcast_segment_upload_seconds',
+    help: 'From an HLS segment closing in the spool to it being readable in S3',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [registry],
+  }),
   lateSamples: new client.Counter({ name: 'roomcast_late_samples_total', help: 'Audio samples that arrived after their slice was mixed', registers: [registry] }),
   webhooks: new client.Counter({ name: 'roomcast_webhooks_total', help: 'LiveKit webhooks by outcome', labelNames: ['event', 'outcome'], registers: [registry] }),
 };

@@ -1,0 +1,72 @@
+import { execFileSync } from 'node:child_process';
+
+export const RATE = 48_000;
+
+/** Decodes anything FFmpeg reads (a file, a playlist) to 48 kHz mono float samples. */
+export function decode(input: string, extraInputArgs: string[] = []): Float32Array {
+  const buf = execFileSync(
+    'ffmpeg',
+    ['-v', 'error', ...extraInputArgs, '-i', input, '-f', 'f32le', '-ac', '1', '-ar', String(RATE), 'pipe:1'],
+    { maxBuffer: 1024 * 1024 * 1024 },
+  );
+  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+}
+
+/** Amplitude of one frequency in x[start, start+n) (Goertzel). */
+export function toneAmplitude(x: Float32Array, freq: number, start: number, n: number): number {
+  const w = (2 * Math.PI * freq) / RATE;
+  const coeff = 2 * Math.cos(w);
+  let s1 = 0;
+  let s2 = 0;
+  const end = Math.min(x.length, start + n);
+  for (let i = Math.max(0, start); i < end; i++) {
+    const s0 = x[i] + coeff * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  const power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+  return (2 * Math.sqrt(Math.max(0, power))) / n;
+}
+
+const WIN = 480; // 10 ms: 100 Hz resolution, enough to tell our tones apart
+const HOP = 48; // 1 ms onset precision
+
+/**
+ * Where a tone of `freq` starts between fromMs and toMs: the first moment its amplitude reaches
+ * half of its peak in that range. null when it never rises above `floor`.
+ */
+export function findOnset(x: Float32Array, freq: number, fromMs: number, toMs: number, floor = 0.01): number | null {
+  const from = Math.max(0, Math.round((fromMs * RATE) / 1000));
+  const to = Math.min(x.length - WIN, Math.round((toMs * RATE) / 1000));
+  const env: number[] = [];
+  for (let i = from; i <= to; i += HOP) env.push(toneAmplitude(x, freq, i, WIN));
+  const peak = Math.max(0, ...env);
+  if (peak < floor) return null;
+  const idx = env.findIndex((a) => a >= peak / 2);
+  return ((from + idx * HOP + WIN / 2) / RATE) * 1000;
+}
+
+/** Largest amplitude of `freq` in a range (10 ms windows). */
+export function maxToneAmplitude(x: Float32Array, freq: number, fromMs: number, toMs: number): number {
+  const from = Math.max(0, Math.round((fromMs * RATE) / 1000));
+  const to = Math.min(x.length - WIN, Math.round((toMs * RATE) / 1000));
+  let peak = 0;
+  for (let i = from; i <= to; i += WIN / 2) peak = Math.max(peak, toneAmplitude(x, freq, i, WIN));
+  return peak;
+}
+
+export function peakAbs(x: Float32Array, fromMs = 0, toMs = Infinity): number {
+  const from = Math.max(0, Math.round((fromMs * RATE) / 1000));
+  const to = Math.min(x.length, Math.round((toMs * RATE) / 1000));
+  let p = 0;
+  for (let i = from; i < to; i++) p = Math.max(p, Math.abs(x[i]));
+  return p;
+}
+
+/** Places decoded pieces at their timeline offsets (silence elsewhere), as an editor would. */
+export function assemble(pieces: Array<{ startMs: number; samples: Float32Array }>): Float32Array {
+  const len = Math.max(0, ...pieces.map((p) => Math.round((p.startMs * RATE) / 1000) + p.samples.length));
+  const out = new Float32Array(len);
+  for (const p of pieces) out.set(p.samples, Math.round((p.startMs * RATE) / 1000));
+  return out;
+}

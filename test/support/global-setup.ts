@@ -1,0 +1,23 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import IORedis from 'ioredis';
+import { stackDown, stackUp } from '../../src/stack/stack';
+import { RoomcastProcess } from './roomcast-process';
+import { testAppEnv, testSettings } from './env';
+
+/** Starts the real test stack (livekit-server, S3, Redis) and one roomcast with every role. */
+export default async function globalSetup(): Promise<void> {
+  const s = testSettings();
+  await stackDown(s);
+  rmSync(path.join(s.dataDir, 's3-objects'), { recursive: true, force: true });
+  rmSync(path.join(s.dataDir, 's3-sidecar'), { recursive: true, force: true });
+  rmSync(path.join(s.dataDir, 'spool'), { recursive: true, force: true });
+  await stackUp(s);
+  const env = testAppEnv();
+  const redis = new IORedis(env.REDIS_URL);
+  await redis.flushdb();
+  redis.disconnect();
+  const rc = new RoomcastProcess('roomcast-all', env);
+  await rc.start();
+  (globalThis as Record<string, unknown>).__ROOMCAST__ = rc;
+}

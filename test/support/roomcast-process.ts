@@ -1,0 +1,45 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import { portOpen, waitFor } from '../../src/stack/daemon';
+import { ARTIFACTS, ROOT } from './env';
+
+/** Runs the built roomcast CLI as a real child process (as an operator would) and stops it. */
+export class RoomcastProcess {
+  private child: ChildProcess | undefined;
+  exitCode: number | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly env: Record<string, string>,
+    readonly roles: string[] = [],
+  ) {}
+
+  async start(): Promise<void> {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const log = openSync(path.join(ARTIFACTS, `${this.name}.log`), 'a');
+    const args = [path.join(ROOT, 'bin', 'roomcast'), 'start', ...this.roles.flatMap((r) => ['--role', r])];
+    this.child = spawn(process.execPath, args, { env: { ...process.env, ...this.env }, stdio: ['ignore', log, log] });
+    this.child.on('exit', (code) => (this.exitCode = code));
+    if (this.roles.length === 0 || this.roles.includes('api')) {
+      await waitFor(`roomcast ${this.name}`, async () => {
+        if (this.exitCode !== null) throw new Error(`roomcast ${this.name} exited (${this.exitCode}); see test-artifacts/${this.name}.log`);
+        return portOpen(Number(this.env.API_PORT));
+      }, 20_000);
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<void> {
+    const c = this.child;
+    if (!c || this.exitCode !== null) return;
+    const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    c.kill(signal);
+    const timer = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(timer);
+  }
+}
