@@ -4,6 +4,7 @@ import type IORedis from 'ioredis';
 import type { Config } from '../config';
 import type { Control } from '../shared/control';
 import type { Logger } from '../shared/log';
+import { livekitHttpUrl } from '../shared/livekit';
 import { registry } from '../shared/metrics';
 import type { Queues } from '../shared/queues';
 import { errorHandler, sendError } from './errors';
@@ -31,7 +32,7 @@ export function createApp(deps: {
       check('redis', () => redis.ping()),
       check('s3', () => s3.send(new HeadBucketCommand({ Bucket: cfg.S3_BUCKET }))),
       check('livekit', async () => {
-        const r = await fetch(cfg.LIVEKIT_URL.replace(/^ws/, 'http'), { signal: AbortSignal.timeout(2000) });
+        const r = await fetch(livekitHttpUrl(cfg.LIVEKIT_URL), { signal: AbortSignal.timeout(2000) });
         if (!r.ok) throw new Error(`HTTP ${r.status}`);
       }),
     ]);

@@ -1,6 +1,6 @@
 import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
+import { roomService } from '../shared/livekit';
 import express, { Router } from 'express';
-import { RoomServiceClient } from 'livekit-server-sdk';
 import { Readable } from 'node:stream';
 import type { Config } from '../config';
 import { makeRecordingId, recordingPrefix, rel } from '../contracts/layout';
@@ -23,7 +23,7 @@ export function recordingsRouter(deps: {
   log: Logger;
 }): Router {
   const { cfg, queues, control, s3, log } = deps;
-  const rooms = new RoomServiceClient(cfg.LIVEKIT_URL.replace(/^ws/, 'http'), cfg.LIVEKIT_API_KEY, cfg.LIVEKIT_API_SECRET);
+  const rooms = roomService(cfg);
   const authorize = hostAuth(cfg);
   const router = Router();
   const small = express.json({ limit: '16kb' });

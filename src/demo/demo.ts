@@ -1,6 +1,6 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { roomService } from '../shared/livekit';
 import IORedis from 'ioredis';
-import { RoomServiceClient } from 'livekit-server-sdk';
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../config';
 import { recordingPrefix } from '../contracts/layout';
@@ -31,7 +31,7 @@ export async function runDemo(opts: { seconds?: number } = {}): Promise<void> {
   if (!process.env.LOG_LEVEL) log.level = 'warn';
   const running = await startRoles(cfg, ['api', 'ingest'], { handleSignals: false });
   const roomName = `demo-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
-  const rooms = new RoomServiceClient(cfg.LIVEKIT_URL.replace(/^ws/, 'http'), cfg.LIVEKIT_API_KEY, cfg.LIVEKIT_API_SECRET);
+  const rooms = roomService(cfg);
   const redis = new IORedis(cfg.REDIS_URL);
   const control = new Control(redis, cfg.QUEUE_PREFIX);
   const s3 = makeS3Client(cfg);

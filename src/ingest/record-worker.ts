@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { roomService } from '../shared/livekit';
 import { Job, Worker } from 'bullmq';
 import type IORedis from 'ioredis';
 import type { Config } from '../config';
@@ -23,11 +24,19 @@ export function startIngest(deps: {
   const log = deps.log.child({ role: 'ingest' });
   const control = new Control(connection, cfg.QUEUE_PREFIX);
   const live = new Set<Recording>();
+  const rooms = roomService(cfg);
 
   const worker = new Worker(
     QUEUES.record,
     async (job: Job) => {
       const data = RecordJob.parse(job.data);
+      // A job can outlive its room (a late retry, a webhook replayed after the room ended): never
+      // create a room by joining it.
+      const [info] = await rooms.listRooms([data.room]);
+      if (!info || info.sid !== data.roomSid) {
+        log.info({ room: data.room, roomSid: data.roomSid }, 'room session is gone; nothing to record');
+        return { skipped: 'room not live' };
+      }
       const rec = new Recording(cfg, data, s3, control, log);
       live.add(rec);
       try {
