@@ -8,7 +8,7 @@ import { DaemonSpec, portOpen, startDaemon, stopDaemon, waitFor } from './daemon
 import { ROOT, StackSettings, TOOLS_BIN, stackAppEnv, stackSecrets } from './settings';
 
 /** The local stack: livekit-server and an S3 server (versitygw) as real processes on loopback, plus Redis. */
-function daemons(s: StackSettings): DaemonSpec[] {
+export function stackDaemons(s: StackSettings): DaemonSpec[] {
   const sec = stackSecrets(s);
   const runDir = path.join(s.dataDir, 'run');
   const s3Root = path.join(s.dataDir, 's3-objects');
@@ -87,7 +87,7 @@ export async function stackUp(s: StackSettings): Promise<void> {
     }
   }
   await ensureRedis(s.redisUrl);
-  for (const d of daemons(s)) await startDaemon(d);
+  for (const d of stackDaemons(s)) await startDaemon(d);
   await ensureBucket(s);
   const redis = new IORedis(s.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();

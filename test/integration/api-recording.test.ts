@@ -69,6 +69,26 @@ test('a room that opts out is not recorded until a host starts it; the host can 
   await waitForManifest(prefix, (m) => m.status === 'recording' && m.hls.segments >= 2);
   expect((await call('POST', name, host)).status).toBe(409);
 
+  // Listeners get the live stream through the api: right types, CDN-friendly caching, CORS.
+  const base = `${api}/v1/rooms/${name}/recordings/${started.json.recordingId}`;
+  const live = await fetch(`${base}/hls/live.m3u8`);
+  expect(live.status).toBe(200);
+  expect(live.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
+  expect(live.headers.get('cache-control')).toBe('public, max-age=1');
+  expect(live.headers.get('access-control-allow-origin')).toBe('*');
+  const firstSeg = (await live.text()).split('\n').find((l) => l.endsWith('.ts'))!;
+  const seg = await fetch(`${base}/hls/${firstSeg}`);
+  expect(seg.status).toBe(200);
+  expect(seg.headers.get('content-type')).toBe('video/mp2t');
+  expect(seg.headers.get('cache-control')).toContain('immutable');
+  expect(Number(seg.headers.get('content-length'))).toBe((await seg.arrayBuffer()).byteLength);
+  expect((await fetch(`${base}/hls/seg_999999.ts`)).status).toBe(404);
+  expect((await fetch(`${base}/hls/..%2Fmanifest.json`)).status).toBe(400);
+  expect((await fetch(`${api}/v1/rooms/${name}/recordings/not-an-id/hls/live.m3u8`)).status).toBe(400);
+  const man = await fetch(`${base}/manifest.json`);
+  expect(man.status).toBe(200);
+  expect(Manifest.parse(await man.json()).status).toBe('recording');
+
   expect((await call('DELETE', name, host)).status).toBe(202);
   const m = await waitForManifest(prefix, (x) => x.status === 'finalizing');
   expect(m.hls.ended).toBe(true);
