@@ -26,6 +26,7 @@ export const rel = {
   eventPlaylist: 'hls/index.m3u8',
   livePlaylist: 'hls/live.m3u8',
   hlsSegment: (seq: number) => `hls/seg_${String(seq).padStart(6, '0')}.ts`,
+  mixChunk: (index: number) => `mix/chunk_${String(index).padStart(6, '0')}.flac`,
   speakerChunk: (speakerKey: string, index: number) =>
     `speakers/${speakerKey}/chunk_${String(index).padStart(6, '0')}.flac`,
 };

@@ -9,7 +9,8 @@ export const MANIFEST_VERSION = 1;
 
 export const RecordingStatus = z.enum(['recording', 'finalizing', 'complete', 'failed']);
 
-export const SpeakerChunk = z.object({
+/** A FLAC chunk of a lossless stream: covers [startMs, startMs + durationMs) of the timeline. */
+export const Chunk = z.object({
   index: z.number().int().min(0),
   key: z.string(),
   startMs: z.number().min(0),
@@ -25,7 +26,7 @@ export const Speaker = z.object({
   /** First and last moment of audible audio on the speaker's own track (null: never spoke). */
   firstAudioMs: z.number().min(0).nullable(),
   lastAudioMs: z.number().min(0).nullable(),
-  chunks: z.array(SpeakerChunk),
+  chunks: z.array(Chunk),
 });
 
 export const Gap = z.object({
@@ -57,6 +58,8 @@ export const Manifest = z.object({
     ended: z.boolean(),
   }),
   speakerFormat: z.object({ codec: z.literal('flac'), chunkSeconds: z.number() }),
+  /** The live mix, lossless, in the same chunks as the speakers (source of the archive files). */
+  mix: z.object({ chunks: z.array(Chunk) }),
   speakers: z.array(Speaker),
   gaps: z.array(Gap),
   /** Files made after the room (finalize/transcribe/publish), by kind. */
@@ -66,4 +69,5 @@ export const Manifest = z.object({
 
 export type Manifest = z.infer<typeof Manifest>;
 export type SpeakerEntry = z.infer<typeof Speaker>;
+export type ChunkEntry = z.infer<typeof Chunk>;
 export type RecordingStatus = z.infer<typeof RecordingStatus>;

@@ -10,6 +10,7 @@ import type { ActiveRecording, Control } from '../shared/control';
 import type { Logger } from '../shared/log';
 import { metrics } from '../shared/metrics';
 import { EgressParticipant, TrackAudio } from './egress-participant';
+import { addChunk, FlacChunkWriter } from './flac-chunks';
 import { HlsOutput } from './hls-output';
 import { ManifestStore } from './manifest-store';
 import { Mixer } from './mixer';
@@ -40,6 +41,7 @@ export class Recording {
   private readonly mixer: Mixer;
   private readonly hls: HlsOutput;
   private readonly speakers: SpeakerOutputs;
+  private readonly mixChunks: FlacChunkWriter;
   private readonly egress: EgressParticipant;
   private readonly readers = new Set<Promise<void>>();
   private abortReason: string | undefined;
@@ -78,6 +80,7 @@ export class Recording {
         ended: false,
       },
       speakerFormat: { codec: 'flac', chunkSeconds: cfg.SPEAKER_CHUNK_SECONDS },
+      mix: { chunks: [] },
       speakers: [],
       gaps: [],
       files: {},
@@ -108,12 +111,26 @@ export class Recording {
       manifest: this.store,
       log: this.log,
     });
+    this.mixChunks = new FlacChunkWriter({
+      name: 'mix',
+      spoolDir: this.spoolDir,
+      relKey: rel.mixChunk,
+      prefix: this.prefix,
+      chunkSeconds: cfg.SPEAKER_CHUNK_SECONDS,
+      startPosition: 0,
+      uploader: this.uploader,
+      log: this.log,
+      onUploaded: (c) => this.store.update((m) => addChunk(m.mix.chunks, c)),
+    });
     this.mixer = new Mixer(
       this.clock,
       SAMPLE_RATE / 10,
       Math.round((cfg.MIX_LATENCY_MS * SAMPLE_RATE) / 1000),
       {
-        mix: (pcm) => this.hls.write(pcm),
+        mix: (pcm) => {
+          this.hls.write(pcm);
+          this.mixChunks.write(pcm);
+        },
         speaker: (lane, pcm, pos, peak) => this.speakers.write(lane, pcm, pos, peak),
       },
     );
@@ -128,7 +145,7 @@ export class Recording {
   }
 
   get ffmpegPids(): number[] {
-    return [this.hls.pid, ...this.speakers.pids].filter((p): p is number => !!p);
+    return [this.hls.pid, this.mixChunks.pid, ...this.speakers.pids].filter((p): p is number => !!p);
   }
 
   async run(): Promise<RecordingResult> {
@@ -146,6 +163,7 @@ export class Recording {
       return await this.finish(stopReason);
     } catch (err) {
       this.hls.kill();
+      this.mixChunks.kill();
       this.speakers.kill();
       this.uploader.stop();
       throw err;
@@ -198,7 +216,7 @@ export class Recording {
     await this.egress.leave();
     await Promise.allSettled([...this.readers]);
     this.mixer.flush(end);
-    await Promise.all([this.hls.close(), this.speakers.close()]);
+    await Promise.all([this.hls.close(), this.mixChunks.close(), this.speakers.close()]);
     await this.uploader.drain();
     this.hls.publish(true);
     const durationMs = Math.round((end / SAMPLE_RATE) * 1000);

@@ -1,0 +1,38 @@
+import { spawn } from 'node:child_process';
+
+/** Runs FFmpeg (or ffprobe) to completion; rejects with the tail of its stderr. */
+export function runFfmpeg(args: string[], opts: { bin?: string; timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(opts.bin ?? 'ffmpeg', ['-hide_banner', '-nostdin', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr = (stderr + d).slice(-20_000)));
+    const timer = opts.timeoutMs ? setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs) : undefined;
+    p.on('error', reject);
+    p.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      if (code === 0) resolve({ stdout, stderr });
+      else reject(new Error(`${opts.bin ?? 'ffmpeg'} failed (${signal ?? code}): ${stderr.slice(-1500)}`));
+    });
+  });
+}
+
+/** Streams decoded mono s16le PCM at `rate` to onChunk, without holding the file in memory. */
+export function decodePcm(input: string, rate: number, onChunk: (pcm: Int16Array) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-i', input, '-f', 's16le', '-ac', '1', '-ar', String(rate), 'pipe:1']);
+    let carry: Buffer = Buffer.alloc(0);
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => {
+      const buf = carry.length ? Buffer.concat([carry, d]) : d;
+      const even = buf.length - (buf.length % 2);
+      carry = buf.subarray(even);
+      const aligned = Buffer.from(buf.subarray(0, even));
+      onChunk(new Int16Array(aligned.buffer, aligned.byteOffset, even / 2));
+    });
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`decoding ${input} failed: ${stderr.slice(-800)}`))));
+  });
+}
