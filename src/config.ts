@@ -34,6 +34,17 @@ export const ConfigSchema = z.object({
   SPEAKER_CHUNK_SECONDS: z.coerce.number().int().min(2).max(60).default(10),
   /** How long the mixer waits for late audio before a slice of the timeline is final. */
   MIX_LATENCY_MS: z.coerce.number().int().min(40).max(2000).default(250),
+  /** Speech-to-text engine of the transcribe worker. */
+  TRANSCRIBE_ENGINE: z.enum(['sphinx', 'whisper', 'openai']).default('sphinx'),
+  /** whisper: path to a whisper.cpp ggml model file. */
+  WHISPER_MODEL: z.string().optional(),
+  /** openai: base URL of an OpenAI-compatible service, its key and model. */
+  OPENAI_BASE_URL: z.string().url().optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_MODEL: z.string().default('whisper-1'),
+  /** Upper bound for one engine call, whatever the audio length. */
+  TRANSCRIBE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(120_000),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   MAX_WEBHOOK_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
 });
 

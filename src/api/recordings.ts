@@ -3,7 +3,7 @@ import { roomService } from '../shared/livekit';
 import express, { Router } from 'express';
 import { Readable } from 'node:stream';
 import type { Config } from '../config';
-import { makeRecordingId, recordingPrefix, rel } from '../contracts/layout';
+import { makeRecordingId, recordingPrefix } from '../contracts/layout';
 import { recordJobId, RecordJob } from '../contracts/jobs';
 import type { Control } from '../shared/control';
 import type { Logger } from '../shared/log';
@@ -12,7 +12,16 @@ import { hostAuth } from './auth';
 import { HttpError } from './errors';
 import { parseParam, RecordingIdParam, RoomName } from './params';
 
-const HLS_FILE = /^(index\.m3u8|live\.m3u8|seg_\d{6}\.ts)$/;
+/** The files of a recording the api serves, and how long a cache may keep them. */
+const PUBLIC_FILES: Array<{ pattern: RegExp; cache?: string }> = [
+  { pattern: /^manifest\.json$/, cache: 'no-cache' },
+  { pattern: /^hls\/(index|live)\.m3u8$/ },
+  { pattern: /^hls\/seg_\d{6}\.ts$/ },
+  { pattern: /^final\/(mix\.(opus|m4a|mp3)|waveform\.json|speakers\.json)$/ },
+  { pattern: /^final\/speakers\/[A-Za-z0-9_~.-]{1,64}\.opus$/ },
+  { pattern: /^transcript\/transcript\.(json|vtt|srt|txt)$/ },
+  { pattern: /^replay\/(index\.html|data\.json|replay\.js|replay\.css|hls\.min\.js)$/ },
+];
 
 /** Starting/stopping a recording by hand, a recording's manifest and its HLS files. */
 export function recordingsRouter(deps: {
@@ -55,17 +64,14 @@ export function recordingsRouter(deps: {
     res.status(202).json({ recordingId: active.recordingId, room });
   });
 
-  router.get('/v1/rooms/:room/recordings/:recordingId/manifest.json', async (req, res) => {
-    const key = objectKey(req.params.room, req.params.recordingId, rel.manifest);
-    await pipeObject(s3, cfg.S3_BUCKET, key, res, 'no-cache');
-  });
-
-  router.get('/v1/rooms/:room/recordings/:recordingId/hls/:file', async (req, res) => {
-    const file = String(req.params.file);
-    if (!HLS_FILE.test(file)) throw new HttpError(400, 'invalid_parameter', 'file is not an HLS playlist or segment');
-    const key = objectKey(req.params.room, req.params.recordingId, `hls/${file}`);
+  // A recording's files, as listeners and players reach them (the replay page uses relative URLs).
+  router.get('/v1/rooms/:room/recordings/:recordingId/*file', async (req, res) => {
+    const file = ([] as string[]).concat(req.params.file as unknown as string[]).join('/');
+    const kind = PUBLIC_FILES.find((f) => f.pattern.test(file));
+    if (!kind) throw new HttpError(400, 'invalid_parameter', 'no such kind of recording file');
+    const key = objectKey(req.params.room, req.params.recordingId, file);
     res.set('Access-Control-Allow-Origin', '*');
-    await pipeObject(s3, cfg.S3_BUCKET, key, res);
+    await pipeObject(s3, cfg.S3_BUCKET, key, res, kind.cache);
   });
 
   return router;

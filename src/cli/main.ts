@@ -6,7 +6,7 @@ import { stackAppEnv, stackSettings } from '../stack/settings';
 
 const USAGE = `usage:
   roomcast stack up|down|env        start/stop the local services (background, idempotent); print their settings
-  roomcast start [--role api|ingest] run roles (all in one process by default)
+  roomcast start [--role api|ingest|workers]  run roles (all in one process by default)
   roomcast demo [--seconds N]        local stack + all roles + a room with three speaker bots`;
 
 async function main(argv: string[]): Promise<number> {

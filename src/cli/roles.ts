@@ -2,12 +2,13 @@ import type { Server } from 'node:http';
 import type { Config } from '../config';
 import { createApp } from '../api/app';
 import { startIngest } from '../ingest/record-worker';
+import { startWorkers } from '../workers';
 import { Control } from '../shared/control';
 import { log } from '../shared/log';
 import { openQueues, redisConnection } from '../shared/queues';
 import { makeS3Client } from '../storage/s3';
 
-export const ROLES = ['api', 'ingest'] as const;
+export const ROLES = ['api', 'ingest', 'workers'] as const;
 export type Role = (typeof ROLES)[number];
 
 export function parseRoles(values: string[] | undefined): Role[] {
@@ -34,6 +35,10 @@ export async function startRoles(cfg: Config, roles: Role[], opts: { handleSigna
   if (roles.includes('ingest')) {
     const ingest = startIngest({ cfg, connection, queues, s3, log });
     stops.push(ingest.drain);
+  }
+  if (roles.includes('workers')) {
+    const workers = startWorkers({ cfg, connection, s3, log });
+    stops.push(workers.close);
   }
   if (roles.includes('api')) {
     const app = createApp({ cfg, queues, control, s3, redis: connection, log });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** BullMQ queues and the data their jobs carry. */
-export const QUEUES = { record: 'record', finalize: 'finalize' } as const;
+export const QUEUES = { record: 'record', finalize: 'finalize', transcribe: 'transcribe', publish: 'publish' } as const;
 
 export const RecordJob = z.object({
   room: z.string().min(1),
@@ -18,6 +18,10 @@ export const FinalizeJob = z.object({
   manifestKey: z.string().min(1),
 });
 export type FinalizeJob = z.infer<typeof FinalizeJob>;
+
+/** The after-the-room jobs carry the same payload as finalize. */
+export const transcribeJobId = (recordingId: string) => `tr-${recordingId}`;
+export const publishJobId = (recordingId: string) => `pub-${recordingId}`;
 
 /** One record job per room session: a repeated or retried webhook maps to the same id. */
 export const recordJobId = (roomSid: string) => `rec-${roomSid}`;

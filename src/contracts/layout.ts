@@ -27,6 +27,13 @@ export const rel = {
   livePlaylist: 'hls/live.m3u8',
   hlsSegment: (seq: number) => `hls/seg_${String(seq).padStart(6, '0')}.ts`,
   mixChunk: (index: number) => `mix/chunk_${String(index).padStart(6, '0')}.flac`,
+  mixArchive: (ext: 'opus' | 'm4a' | 'mp3') => `final/mix.${ext}`,
+  speakerFile: (speakerKey: string) => `final/speakers/${speakerKey}.opus`,
+  waveform: 'final/waveform.json',
+  speakerTimeline: 'final/speakers.json',
+  transcript: (ext: 'json' | 'vtt' | 'srt' | 'txt') => `transcript/transcript.${ext}`,
+  replayPage: 'replay/index.html',
+  replayData: 'replay/data.json',
   speakerChunk: (speakerKey: string, index: number) =>
     `speakers/${speakerKey}/chunk_${String(index).padStart(6, '0')}.flac`,
 };

@@ -35,6 +35,16 @@ export const Gap = z.object({
   reason: z.string(),
 });
 
+/** Progress of one after-the-room stage (finalize, transcribe, publish). */
+export const StageState = z.object({
+  status: z.enum(['running', 'done', 'failed']),
+  at: z.string().datetime(),
+  attempt: z.number().int().min(1),
+  tookMs: z.number().min(0).optional(),
+  error: z.string().optional(),
+});
+export type StageState = z.infer<typeof StageState>;
+
 export const Manifest = z.object({
   version: z.literal(MANIFEST_VERSION),
   room: z.string(),
@@ -64,6 +74,7 @@ export const Manifest = z.object({
   gaps: z.array(Gap),
   /** Files made after the room (finalize/transcribe/publish), by kind. */
   files: z.record(z.string(), z.string()).default({}),
+  processing: z.record(z.string(), StageState).default({}),
   error: z.string().nullable().default(null),
 });
 

@@ -1,13 +1,12 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { roomService } from '../shared/livekit';
 import IORedis from 'ioredis';
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../config';
 import { recordingPrefix } from '../contracts/layout';
-import { Manifest } from '../contracts/manifest';
 import { startRoles } from '../cli/roles';
 import { Control } from '../shared/control';
 import { log } from '../shared/log';
+import { readManifest } from '../storage/manifest-io';
 import { makeS3Client } from '../storage/s3';
 import { stackUp } from '../stack/stack';
 import { stackAppEnv, stackSettings } from '../stack/settings';
@@ -29,7 +28,7 @@ export async function runDemo(opts: { seconds?: number } = {}): Promise<void> {
   const env = stackAppEnv(settings);
   const cfg = loadConfig({ ...process.env, ...env });
   if (!process.env.LOG_LEVEL) log.level = 'warn';
-  const running = await startRoles(cfg, ['api', 'ingest'], { handleSignals: false });
+  const running = await startRoles(cfg, ['api', 'ingest', 'workers'], { handleSignals: false });
   const roomName = `demo-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
   const rooms = roomService(cfg);
   const redis = new IORedis(cfg.REDIS_URL);
@@ -89,7 +88,7 @@ export async function runDemo(opts: { seconds?: number } = {}): Promise<void> {
     out('room ends');
     await rooms.deleteRoom(roomName);
     const manifest = await waitUntil(async () => {
-      const m = await readManifest(s3, cfg.S3_BUCKET, recordingPrefix(roomName, active.recordingId) + 'manifest.json');
+      const m = await readManifest(s3, cfg.S3_BUCKET, recordingPrefix(roomName, active.recordingId) + 'manifest.json').catch(() => null);
       return m && m.status !== 'recording' ? m : null;
     }, 30_000);
     out('\nmanifest.json:');
@@ -104,15 +103,6 @@ export async function runDemo(opts: { seconds?: number } = {}): Promise<void> {
     redis.disconnect();
     s3.destroy();
     await running.stop();
-  }
-}
-
-async function readManifest(s3: ReturnType<typeof makeS3Client>, bucket: string, key: string): Promise<Manifest | null> {
-  try {
-    const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return Manifest.parse(JSON.parse(await obj.Body!.transformToString()));
-  } catch {
-    return null;
   }
 }
 

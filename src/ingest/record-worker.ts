@@ -3,10 +3,10 @@ import { roomService } from '../shared/livekit';
 import { Job, Worker } from 'bullmq';
 import type IORedis from 'ioredis';
 import type { Config } from '../config';
-import { FinalizeJob, finalizeJobId, QUEUES, RecordJob } from '../contracts/jobs';
+import { FinalizeJob, QUEUES, RecordJob } from '../contracts/jobs';
 import { Control } from '../shared/control';
 import type { Logger } from '../shared/log';
-import type { Queues } from '../shared/queues';
+import { enqueueAfterRoom, Queues } from '../shared/queues';
 import { Recording } from './recording';
 
 /**
@@ -42,11 +42,7 @@ export function startIngest(deps: {
       try {
         const result = await rec.run();
         const fin: FinalizeJob = { room: data.room, recordingId: data.recordingId, manifestKey: result.manifestKey };
-        await queues.finalize.add('finalize', fin, {
-          jobId: finalizeJobId(data.recordingId),
-          attempts: 5,
-          backoff: { type: 'exponential', delay: 2000 },
-        });
+        await enqueueAfterRoom(queues.flows, fin);
         return result;
       } finally {
         live.delete(rec);

@@ -84,6 +84,7 @@ export class Recording {
       speakers: [],
       gaps: [],
       files: {},
+      processing: {},
       error: null,
     };
     this.store = new ManifestStore(manifest, this.prefix + rel.manifest, this.uploader);

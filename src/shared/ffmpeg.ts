@@ -1,9 +1,14 @@
 import { spawn } from 'node:child_process';
 
-/** Runs FFmpeg (or ffprobe) to completion; rejects with the tail of its stderr. */
-export function runFfmpeg(args: string[], opts: { bin?: string; timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+/** Runs FFmpeg to completion; rejects with the tail of its stderr. */
+export function runFfmpeg(args: string[], opts: { timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+  return runProcess('ffmpeg', ['-hide_banner', '-nostdin', ...args], opts);
+}
+
+/** Runs a program to completion (killed past timeoutMs); rejects with the tail of its stderr. */
+export function runProcess(bin: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(opts.bin ?? 'ffmpeg', ['-hide_banner', '-nostdin', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -13,7 +18,7 @@ export function runFfmpeg(args: string[], opts: { bin?: string; timeoutMs?: numb
     p.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
       if (code === 0) resolve({ stdout, stderr });
-      else reject(new Error(`${opts.bin ?? 'ffmpeg'} failed (${signal ?? code}): ${stderr.slice(-1500)}`));
+      else reject(new Error(`${bin} failed (${signal === 'SIGKILL' && opts.timeoutMs ? `timed out after ${opts.timeoutMs} ms` : signal ?? code}): ${stderr.slice(-1500)}`));
     });
   });
 }

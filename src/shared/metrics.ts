@@ -15,6 +15,20 @@ export const metrics = {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
     registers: [registry],
   }),
+  jobSeconds: new client.Histogram({
+    name: 'roomcast_job_seconds',
+    help: 'Duration of after-the-room stages',
+    labelNames: ['stage', 'outcome'],
+    buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900],
+    registers: [registry],
+  }),
+  transcriptionRtf: new client.Histogram({
+    name: 'roomcast_transcription_rtf',
+    help: 'Transcription real-time factor (processing time / audio time) per engine',
+    labelNames: ['engine'],
+    buckets: [0.05, 0.1, 0.2, 0.35, 0.5, 1, 2, 5],
+    registers: [registry],
+  }),
   lateSamples: new client.Counter({ name: 'roomcast_late_samples_total', help: 'Audio samples that arrived after their slice was mixed', registers: [registry] }),
   webhooks: new client.Counter({ name: 'roomcast_webhooks_total', help: 'LiveKit webhooks by outcome', labelNames: ['event', 'outcome'], registers: [registry] }),
 };

@@ -1,7 +1,7 @@
-import { Queue } from 'bullmq';
+import { FlowProducer, Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import type { Config } from '../config';
-import { QUEUES } from '../contracts/jobs';
+import { FinalizeJob, finalizeJobId, publishJobId, QUEUES, transcribeJobId } from '../contracts/jobs';
 
 /** BullMQ needs maxRetriesPerRequest: null on connections used by workers. */
 export function redisConnection(cfg: Pick<Config, 'REDIS_URL'>): IORedis {
@@ -10,19 +10,51 @@ export function redisConnection(cfg: Pick<Config, 'REDIS_URL'>): IORedis {
 
 export interface Queues {
   record: Queue;
-  finalize: Queue;
+  flows: FlowProducer;
   close(): Promise<void>;
 }
 
 export function openQueues(cfg: Config, connection: IORedis): Queues {
   const opts = { connection, prefix: cfg.QUEUE_PREFIX };
   const record = new Queue(QUEUES.record, opts);
-  const finalize = new Queue(QUEUES.finalize, opts);
+  const flows = new FlowProducer(opts);
   return {
     record,
-    finalize,
+    flows,
     close: async () => {
-      await Promise.all([record.close(), finalize.close()]);
+      await Promise.all([record.close(), flows.close()]);
     },
   };
+}
+
+/**
+ * After a room: finalize → transcribe → publish as one BullMQ flow (children run first). Job ids
+ * come from the recording, so enqueuing twice adds nothing. A transcription that fails for good
+ * does not hold the replay back (ignoreDependencyOnFailure); a failed finalize fails the chain.
+ */
+export async function enqueueAfterRoom(flows: FlowProducer, data: FinalizeJob): Promise<void> {
+  const retry = (attempts: number) => ({ attempts, backoff: { type: 'exponential' as const, delay: 2_000 } });
+  const keep = { removeOnComplete: { age: 7 * 24 * 3600 }, removeOnFail: { age: 30 * 24 * 3600 } };
+  await flows.add({
+    name: 'publish',
+    queueName: QUEUES.publish,
+    data,
+    opts: { jobId: publishJobId(data.recordingId), ...retry(3), ...keep },
+    children: [
+      {
+        name: 'transcribe',
+        queueName: QUEUES.transcribe,
+        data,
+        opts: { jobId: transcribeJobId(data.recordingId), ...retry(3), ...keep, ignoreDependencyOnFailure: true },
+        children: [
+          {
+            name: 'finalize',
+            queueName: QUEUES.finalize,
+            data,
+            opts: { jobId: finalizeJobId(data.recordingId), ...retry(5), ...keep, failParentOnFailure: true },
+          },
+        ],
+      },
+    ],
+  });
 }

@@ -262,7 +262,8 @@ test('each speaker file is on the same timeline, holds only that speaker, and la
 });
 
 test('the manifest describes speakers, and the finalize job was queued', async () => {
-  expect(manifest.status).toBe('finalizing');
+  // Handed over: the workers may already be at it.
+  expect(['finalizing', 'complete']).toContain(manifest.status);
   expect(manifest.hls.ended).toBe(true);
   const byId = Object.fromEntries(manifest.speakers.map((s) => [s.identity, s]));
   // cat joined about 4 s into the script, after ann and ben.

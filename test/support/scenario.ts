@@ -1,6 +1,6 @@
 import { RoomServiceClient } from 'livekit-server-sdk';
 import IORedis from 'ioredis';
-import { Program, tone } from '../../src/demo/program';
+import { Cue, Program, tone } from '../../src/demo/program';
 import { SpeakerBot } from '../../src/demo/speaker-bot';
 import { ActiveRecording, Control } from '../../src/shared/control';
 
@@ -46,6 +46,8 @@ export async function runScenario(o: {
   events: ScenarioEvent[];
   endMs: number;
   dtx?: boolean;
+  /** What each speaker says, instead of tone bursts. */
+  cues?: Record<string, Cue[]>;
   during?: (stop: () => boolean) => Promise<void>;
 }): Promise<ScenarioResult> {
   const { env } = o;
@@ -63,7 +65,7 @@ export async function runScenario(o: {
   const epochMs = Date.now() + 1500;
   const bots = new Map<string, SpeakerBot>();
   for (const s of o.speakers) {
-    const cues = o.bursts.filter((b) => b.speaker === s.identity).map((b) => ({ atMs: b.atMs, pcm: tone(s.freq, b.durMs, b.dbfs) }));
+    const cues = o.cues?.[s.identity] ?? o.bursts.filter((b) => b.speaker === s.identity).map((b) => ({ atMs: b.atMs, pcm: tone(s.freq, b.durMs, b.dbfs) }));
     bots.set(
       s.identity,
       new SpeakerBot(

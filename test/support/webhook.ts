@@ -17,7 +17,7 @@ export function roomEvent(event: string, room: { sid: string; name: string; meta
   });
 }
 
-export async function postWebhook(baseUrl: string, body: string | Buffer, auth?: string): Promise<{ status: number; json: any }> {
+export async function postWebhook(baseUrl: string, body: string, auth?: string): Promise<{ status: number; json: any }> {
   const res = await fetch(`${baseUrl}/v1/webhooks/livekit`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/webhook+json', ...(auth ? { Authorization: auth } : {}) },

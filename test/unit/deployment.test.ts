@@ -37,7 +37,7 @@ test('the compose file refuses to start without its secrets', () => {
 });
 
 test('each roomcast service runs one real role with a valid configuration', () => {
-  expect(roomcastServices.map(([n]) => n).sort()).toEqual(['api', 'ingest']);
+  expect(roomcastServices.map(([n]) => n).sort()).toEqual(['api', 'ingest', 'workers']);
   for (const [name, svc] of roomcastServices) {
     const [cmd, flag, role] = svc.command;
     expect({ name, cmd, flag }).toEqual({ name, cmd: 'start', flag: '--role' });

@@ -1,0 +1,183 @@
+// The replay page: hls.js plays the VOD playlist; the transcript, speakers and waveform follow it.
+// Everything is relative to this folder, so the page works from the api, S3 or a CDN alike.
+(async function () {
+  'use strict';
+  const $ = (id) => document.getElementById(id);
+  const audio = $('audio');
+  const data = await (await fetch('data.json', { cache: 'no-cache' })).json();
+  const fmt = (s) => {
+    s = Math.max(0, Math.floor(s));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    return (h ? h + ':' + String(m).padStart(2, '0') : m) + ':' + String(sec).padStart(2, '0');
+  };
+  const colourOf = Object.fromEntries(data.speakers.map((s) => [s.identity, s.colour]));
+  const byName = Object.fromEntries(data.speakers.map((s) => [s.name, s]));
+
+  document.title = 'Replay: ' + data.room;
+  $('title').textContent = data.room;
+  $('when').textContent = new Date(data.startedAt).toLocaleString() + ' · ' + fmt(data.durationMs / 1000);
+
+  // Player: hls.js where Media Source is available, native HLS (Safari) otherwise.
+  const start = Number(new URLSearchParams(location.search).get('t'));
+  if (window.Hls && window.Hls.isSupported()) {
+    const hls = new window.Hls({ startPosition: Number.isFinite(start) && start > 0 ? start : -1 });
+    hls.loadSource(data.hls);
+    hls.attachMedia(audio);
+  } else {
+    audio.src = data.hls;
+    if (start > 0) audio.addEventListener('loadedmetadata', () => (audio.currentTime = start), { once: true });
+  }
+  if (data.vtt) $('captions').src = data.vtt;
+  const track = audio.textTracks[0];
+  if (track) {
+    track.mode = 'hidden';
+    track.addEventListener('cuechange', () => {
+      const cue = track.activeCues && track.activeCues[0];
+      $('caption').textContent = cue ? cue.text.replace(/<v ([^>]*)>/, '$1: ').replace(/<[^>]+>/g, '') : '';
+    });
+  }
+  const seek = (t) => {
+    audio.currentTime = Math.max(0, t);
+    if (audio.paused) audio.play().catch(() => undefined);
+  };
+
+  // Controls.
+  const play = $('play');
+  play.addEventListener('click', () => (audio.paused ? audio.play() : audio.pause()));
+  audio.addEventListener('play', () => (play.textContent = '❚❚ Pause'));
+  audio.addEventListener('pause', () => (play.textContent = '▶︎ Play'));
+  document.querySelectorAll('[data-rate]').forEach((b) =>
+    b.addEventListener('click', () => {
+      audio.playbackRate = Number(b.dataset.rate);
+      document.querySelectorAll('[data-rate]').forEach((x) => x.setAttribute('aria-pressed', String(x === b)));
+    }),
+  );
+  const nextSpeaker = () => {
+    const now = audio.currentTime * 1000;
+    const current = data.turns.find((t) => t.startMs <= now && now < t.endMs);
+    const next = data.turns.find((t) => t.startMs > now + 100 && (!current || t.speaker !== current.speaker));
+    if (next) seek(next.startMs / 1000);
+  };
+  $('next-speaker').addEventListener('click', nextSpeaker);
+  document.addEventListener('keydown', (e) => {
+    if (e.target instanceof HTMLInputElement) return;
+    if (e.key === ' ' && !(e.target instanceof HTMLButtonElement)) { e.preventDefault(); play.click(); }
+    else if (e.key === 'n') nextSpeaker();
+    else if (e.key === 'ArrowRight' && e.target === document.body) seek(audio.currentTime + 5);
+    else if (e.key === 'ArrowLeft' && e.target === document.body) seek(audio.currentTime - 5);
+  });
+
+  // Speakers and downloads.
+  for (const s of data.speakers) {
+    const li = document.createElement('li');
+    li.innerHTML = '<span class="swatch"></span><span></span><span class="time"></span>';
+    li.children[0].style.background = s.colour;
+    li.children[1].textContent = s.name;
+    li.children[2].textContent = fmt(s.talkMs / 1000) + ' talking';
+    $('speakers').append(li);
+  }
+  for (const d of data.downloads) {
+    const li = document.createElement('li');
+    const a = document.createElement('a');
+    a.href = d.href;
+    a.textContent = d.label;
+    a.setAttribute('download', '');
+    a.dataset.type = d.type;
+    li.append(a);
+    $('downloads').append(li);
+  }
+
+  // Transcript that follows the audio.
+  const items = (data.transcript ? data.transcript.segments : []).map((seg) => {
+    const li = document.createElement('li');
+    li.tabIndex = 0;
+    li.dataset.start = seg.startTime;
+    li.style.borderLeftColor = (byName[seg.speaker] && byName[seg.speaker].colour) || '#999';
+    li.innerHTML = '<span class="time"></span><span class="who"></span><span class="body"></span>';
+    li.children[0].textContent = fmt(seg.startTime);
+    li.children[1].textContent = seg.speaker;
+    li.children[2].textContent = seg.body;
+    const go = () => seek(seg.startTime);
+    li.addEventListener('click', go);
+    li.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); go(); } });
+    $('segments').append(li);
+    return { li, seg };
+  });
+  if (!data.transcript) $('search-status').textContent = 'Transcript unavailable' + (data.transcriptError ? ': ' + data.transcriptError : '.');
+  let currentItem = null;
+  audio.addEventListener('timeupdate', () => {
+    const t = audio.currentTime;
+    $('clock').textContent = fmt(t) + ' / ' + fmt(data.durationMs / 1000);
+    let found = null;
+    for (const it of items) if (it.seg.startTime <= t + 0.05) found = it; else break;
+    if (found !== currentItem) {
+      if (currentItem) currentItem.li.removeAttribute('aria-current');
+      if (found) {
+        found.li.setAttribute('aria-current', 'true');
+        if (document.activeElement !== $('search')) found.li.scrollIntoView({ block: 'nearest' });
+      }
+      currentItem = found;
+    }
+    drawWave();
+  });
+
+  // Search: filter to matching lines, Enter jumps to the next one.
+  $('search').addEventListener('input', () => {
+    const q = $('search').value.trim().toLowerCase();
+    let n = 0;
+    for (const { li, seg } of items) {
+      const body = li.children[2];
+      body.textContent = seg.body;
+      const i = q ? seg.body.toLowerCase().indexOf(q) : -1;
+      li.classList.toggle('hidden', !!q && i < 0);
+      li.classList.toggle('match', i >= 0);
+      if (i >= 0) {
+        n++;
+        body.innerHTML = '';
+        const mark = document.createElement('mark');
+        mark.textContent = seg.body.slice(i, i + q.length);
+        body.append(seg.body.slice(0, i), mark, seg.body.slice(i + q.length));
+      }
+    }
+    $('search-status').textContent = q ? n + ' line' + (n === 1 ? '' : 's') + ' match' : '';
+  });
+  $('search').addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    const hit = items.find((it) => it.li.classList.contains('match') && it.seg.startTime > audio.currentTime + 0.1) || items.find((it) => it.li.classList.contains('match'));
+    if (hit) seek(hit.seg.startTime);
+  });
+
+  // Waveform coloured by who speaks.
+  const canvas = $('waveform');
+  function drawWave() {
+    const w = (canvas.width = canvas.clientWidth * devicePixelRatio);
+    const h = canvas.height;
+    const ctx = canvas.getContext('2d');
+    const peaks = data.waveform.peaks;
+    const per = peaks.length / w;
+    const turns = data.turns;
+    for (let x = 0; x < w; x++) {
+      let p = 0;
+      for (let i = Math.floor(x * per); i < Math.floor((x + 1) * per) + 1 && i < peaks.length; i++) p = Math.max(p, peaks[i]);
+      const ms = ((x + 0.5) / w) * data.durationMs;
+      const turn = turns.find((t) => t.startMs <= ms && ms < t.endMs);
+      ctx.fillStyle = turn ? colourOf[turn.speaker] : '#9e9e9e';
+      const bar = Math.max(1, p * h);
+      ctx.fillRect(x, (h - bar) / 2, 1, bar);
+    }
+    const at = (audio.currentTime * 1000 / data.durationMs) * w;
+    ctx.fillStyle = '#000';
+    ctx.fillRect(at, 0, 2, h);
+  }
+  canvas.addEventListener('click', (e) => {
+    const r = canvas.getBoundingClientRect();
+    seek(((e.clientX - r.left) / r.width) * data.durationMs / 1000);
+  });
+  canvas.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowRight') seek(audio.currentTime + 5);
+    if (e.key === 'ArrowLeft') seek(audio.currentTime - 5);
+  });
+  window.addEventListener('resize', drawWave);
+  drawWave();
+  document.body.dataset.ready = 'true';
+})();

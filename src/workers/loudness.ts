@@ -1,0 +1,35 @@
+import { runFfmpeg } from '../shared/ffmpeg';
+
+export const TARGET_LUFS = -16;
+/** Aim 1 dB under the −1 dBTP ceiling: Opus and MP3 overshoot by up to ~0.6 dB at these bitrates. */
+export const TARGET_TP = -2;
+
+export interface ArchiveOutput {
+  file: string;
+  codec: string[];
+}
+
+/**
+ * EBU R128 normalisation in two passes (FFmpeg loudnorm): measure the whole mix, then apply one
+ * linear gain computed from the measurement, encoding every archive format from the same pass.
+ */
+export async function normaliseTo(input: string, outputs: ArchiveOutput[]): Promise<{ inputI: number; inputTP: number }> {
+  const pass1 = await runFfmpeg([
+    '-v', 'info', '-i', input,
+    '-af', `loudnorm=I=${TARGET_LUFS}:TP=${TARGET_TP}:LRA=11:print_format=json`, '-f', 'null', '-',
+  ]);
+  const json = /\{[^{}]*"input_i"[^{}]*\}/s.exec(pass1.stderr);
+  if (!json) throw new Error('loudnorm did not report a measurement');
+  const m = JSON.parse(json[0]) as Record<string, string>;
+  const inputI = Number(m.input_i);
+  // Silence (or near silence) cannot be normalised: leave it as it is.
+  const filter = !Number.isFinite(inputI) || inputI < -70
+    ? 'anull'
+    : `loudnorm=I=${TARGET_LUFS}:TP=${TARGET_TP}:LRA=11:measured_I=${m.input_i}:measured_TP=${m.input_tp}:measured_LRA=${m.input_lra}:measured_thresh=${m.input_thresh}:offset=${m.target_offset}:linear=true,aresample=48000`;
+  const n = outputs.length;
+  const labels = outputs.map((_, i) => `[o${i}]`).join('');
+  const args = ['-v', 'error', '-i', input, '-filter_complex', `[0:a]${filter},asplit=${n}${labels}`];
+  outputs.forEach((o, i) => args.push('-map', `[o${i}]`, ...o.codec, '-y', o.file));
+  await runFfmpeg(args);
+  return { inputI, inputTP: Number(m.input_tp) };
+}
