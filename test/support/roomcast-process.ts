@@ -8,6 +8,7 @@ import { ARTIFACTS, ROOT } from './env';
 export class RoomcastProcess {
   private child: ChildProcess | undefined;
   exitCode: number | null = null;
+  exited = false;
 
   constructor(
     readonly name: string,
@@ -20,10 +21,13 @@ export class RoomcastProcess {
     const log = openSync(path.join(ARTIFACTS, `${this.name}.log`), 'a');
     const args = [path.join(ROOT, 'bin', 'roomcast'), 'start', ...this.roles.flatMap((r) => ['--role', r])];
     this.child = spawn(process.execPath, args, { env: { ...process.env, ...this.env }, stdio: ['ignore', log, log] });
-    this.child.on('exit', (code) => (this.exitCode = code));
+    this.child.on('exit', (code) => {
+      this.exitCode = code;
+      this.exited = true;
+    });
     if (this.roles.length === 0 || this.roles.includes('api')) {
       await waitFor(`roomcast ${this.name}`, async () => {
-        if (this.exitCode !== null) throw new Error(`roomcast ${this.name} exited (${this.exitCode}); see test-artifacts/${this.name}.log`);
+        if (this.exited) throw new Error(`roomcast ${this.name} exited (${this.exitCode}); see test-artifacts/${this.name}.log`);
         return portOpen(Number(this.env.API_PORT));
       }, 20_000);
     }
@@ -35,7 +39,7 @@ export class RoomcastProcess {
 
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<void> {
     const c = this.child;
-    if (!c || this.exitCode !== null) return;
+    if (!c || this.exited) return;
     const exited = new Promise<void>((r) => c.once('exit', () => r()));
     c.kill(signal);
     const timer = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
