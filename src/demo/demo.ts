@@ -2,7 +2,7 @@ import { roomService } from '../shared/livekit';
 import IORedis from 'ioredis';
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../config';
-import { recordingPrefix } from '../contracts/layout';
+import { recordingPrefix, rel } from '../contracts/layout';
 import { startRoles } from '../cli/roles';
 import { Control } from '../shared/control';
 import { log } from '../shared/log';
@@ -87,18 +87,23 @@ export async function runDemo(opts: { seconds?: number } = {}): Promise<void> {
     await Promise.all([alice.leave(), bobBot.leave(), carol.leave()]);
     out('room ends');
     await rooms.deleteRoom(roomName);
+    const prefix = recordingPrefix(roomName, active.recordingId);
+    const roomEnded = Date.now();
+    out('room ended; finalizing, transcribing and publishing...');
     const manifest = await waitUntil(async () => {
-      const m = await readManifest(s3, cfg.S3_BUCKET, recordingPrefix(roomName, active.recordingId) + 'manifest.json').catch(() => null);
-      return m && m.status !== 'recording' ? m : null;
-    }, 30_000);
+      const m = await readManifest(s3, cfg.S3_BUCKET, prefix + rel.manifest).catch(() => null);
+      return m && (m.status === 'complete' || m.status === 'failed') ? m : null;
+    }, 180_000);
+    out(`ready ${((Date.now() - roomEnded) / 1000).toFixed(1)} s after the room ended`);
     out('\nmanifest.json:');
     out(JSON.stringify(manifest, null, 2));
-    const prefix = recordingPrefix(roomName, active.recordingId);
-    out(`\nfiles (bucket "${cfg.S3_BUCKET}" at ${cfg.S3_ENDPOINT}, prefix ${prefix}):`);
-    out(`  HLS (VOD now): ${base}/hls/index.m3u8  (${manifest.hls.segments} segments)`);
-    for (const s of manifest.speakers) {
-      out(`  ${s.name}: ${s.chunks.length} FLAC chunks, s3://${cfg.S3_BUCKET}/${prefix}speakers/${s.key}/`);
-    }
+    out(`\nfiles (bucket "${cfg.S3_BUCKET}" at ${cfg.S3_ENDPOINT}, prefix ${prefix}), also served under ${base}/:`);
+    out(`  HLS (VOD):  ${base}/${rel.eventPlaylist}  (${manifest.hls.segments} segments)`);
+    for (const [kind, key] of Object.entries(manifest.files)) out(`  ${kind.padEnd(22)} ${base}/${key}`);
+    for (const s of manifest.speakers) out(`  ${s.name}: ${s.chunks.length} FLAC chunks at s3://${cfg.S3_BUCKET}/${prefix}speakers/${s.key}/`);
+    const text = await fetch(`${base}/${rel.transcript('txt')}`).then((r) => (r.ok ? r.text() : null)).catch(() => null);
+    out(`\ntranscript (${cfg.TRANSCRIBE_ENGINE}):\n${text ?? '(none: ' + (manifest.processing.transcribe?.error ?? 'not transcribed') + ')'}`);
+    out(`replay page: ${base}/${rel.replayPage}`);
   } finally {
     redis.disconnect();
     s3.destroy();
