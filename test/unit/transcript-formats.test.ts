@@ -41,3 +41,29 @@ test('speech regions are sent in windows of at most 30 s', () => {
   const long = windows([{ startMs: 0, endMs: 70_000 }]);
   expect(long.map((x) => x.endMs - x.startMs)).toEqual([30_000, 30_000, 10_000]);
 });
+
+test("whisper's tokens with timestamps become words", () => {
+  const { tokensToWords } = jest.requireActual('../../src/workers/transcribe/whisper');
+  const words = tokensToWords([
+    {
+      from: 0,
+      to: 3000,
+      text: ' He was not an ill-disposed young man.',
+      tokens: [
+        { text: '[_BEG_]', from: 0, to: 0 },
+        { text: ' He', from: 200, to: 320 },
+        { text: ' was', from: 330, to: 540 },
+        { text: ' ill', from: 1300, to: 1450 },
+        { text: '-dis', from: 1450, to: 1600 },
+        { text: 'posed', from: 1600, to: 1900 },
+        { text: '.', from: 2800, to: 2810 },
+        { text: '<|endoftext|>', from: 2990, to: 3000 },
+      ],
+    },
+  ]);
+  expect(words).toEqual([
+    { word: 'He', startMs: 200, endMs: 320 },
+    { word: 'was', startMs: 330, endMs: 540 },
+    { word: 'ill-disposed.', startMs: 1300, endMs: 2810 },
+  ]);
+});

@@ -27,9 +27,35 @@ export async function checkWhisperModel(file: string | undefined): Promise<strin
   return file;
 }
 
+interface WhisperSegment {
+  from: number;
+  to: number;
+  text: string;
+  tokens?: Array<{ text: string; from?: number; to?: number }>;
+}
+
+/** Joins whisper's BPE tokens into words (a token starting with a space starts a word). */
+export function tokensToWords(segments: WhisperSegment[]): Word[] {
+  const words: Word[] = [];
+  for (const seg of segments) {
+    let cur: Word | undefined;
+    for (const t of seg.tokens ?? []) {
+      if (/^\s*(\[_|<\|)/.test(t.text) || t.from === undefined || t.to === undefined) continue;
+      if (!cur || /^\s/.test(t.text)) {
+        cur = { word: t.text.trim(), startMs: t.from, endMs: t.to };
+        if (cur.word) words.push(cur);
+      } else {
+        cur.word += t.text;
+        cur.endMs = t.to;
+      }
+    }
+  }
+  return words.filter((w) => /\w/.test(w.word));
+}
+
 interface SmartWhisper {
   Whisper: new (model: string, opts?: { gpu?: boolean }) => {
-    transcribe(pcm: Float32Array, opts: Record<string, unknown>): Promise<{ result: Promise<Array<{ from: number; to: number; text: string }>> }>;
+    transcribe(pcm: Float32Array, opts: Record<string, unknown>): Promise<{ result: Promise<WhisperSegment[]> }>;
     free(): Promise<void>;
   };
 }
@@ -62,11 +88,9 @@ export class WhisperEngine implements TranscriptionEngine {
     const pcm = new Float32Array(total);
     let o = 0;
     for (const p of parts) for (let i = 0; i < p.length; i++) pcm[o++] = p[i] / 32768;
-    const task = await w.transcribe(pcm, { language: 'en', format: 'detail', token_timestamps: true, max_len: 1, split_on_word: true });
+    const task = await w.transcribe(pcm, { language: 'en', format: 'detail', token_timestamps: true });
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`whisper timed out after ${opts.timeoutMs} ms`)), opts.timeoutMs).unref());
     const segments = await Promise.race([task.result, timeout]);
-    return segments
-      .map((s) => ({ word: s.text.trim(), startMs: Math.round(s.from), endMs: Math.round(s.to) }))
-      .filter((x) => x.word.length > 0);
+    return tokensToWords(segments);
   }
 }
