@@ -32,6 +32,7 @@ export const rel = {
   waveform: 'final/waveform.json',
   speakerTimeline: 'final/speakers.json',
   transcript: (ext: 'json' | 'vtt' | 'srt' | 'txt') => `transcript/transcript.${ext}`,
+  liveWords: (speakerKey: string) => `transcript/live/${speakerKey}.json`,
   replayPage: 'replay/index.html',
   replayData: 'replay/data.json',
   speakerChunk: (speakerKey: string, index: number) =>

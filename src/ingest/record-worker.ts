@@ -3,7 +3,8 @@ import { roomService } from '../shared/livekit';
 import { Job, Worker } from 'bullmq';
 import type IORedis from 'ioredis';
 import type { Config } from '../config';
-import { FinalizeJob, QUEUES, RecordJob } from '../contracts/jobs';
+import { FinalizeJob, liveTranscribeJobId, QUEUES, RecordJob } from '../contracts/jobs';
+import { rel } from '../contracts/layout';
 import { Control } from '../shared/control';
 import type { Logger } from '../shared/log';
 import { enqueueAfterRoom, Queues } from '../shared/queues';
@@ -39,10 +40,12 @@ export function startIngest(deps: {
       }
       const rec = new Recording(cfg, data, s3, control, log);
       live.add(rec);
+      // Transcription starts with the room, so little is left to do when it ends.
+      const after: FinalizeJob = { room: data.room, recordingId: data.recordingId, manifestKey: rec.prefix + rel.manifest };
+      await queues.live.add('live', after, { jobId: liveTranscribeJobId(data.recordingId), attempts: 5, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 7 * 24 * 3600 } });
       try {
         const result = await rec.run();
-        const fin: FinalizeJob = { room: data.room, recordingId: data.recordingId, manifestKey: result.manifestKey };
-        await enqueueAfterRoom(queues.flows, fin);
+        await enqueueAfterRoom(queues.flows, after);
         return result;
       } finally {
         live.delete(rec);

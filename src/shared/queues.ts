@@ -10,6 +10,7 @@ export function redisConnection(cfg: Pick<Config, 'REDIS_URL'>): IORedis {
 
 export interface Queues {
   record: Queue;
+  live: Queue;
   flows: FlowProducer;
   close(): Promise<void>;
 }
@@ -17,12 +18,14 @@ export interface Queues {
 export function openQueues(cfg: Config, connection: IORedis): Queues {
   const opts = { connection, prefix: cfg.QUEUE_PREFIX };
   const record = new Queue(QUEUES.record, opts);
+  const live = new Queue(QUEUES.liveTranscribe, opts);
   const flows = new FlowProducer(opts);
   return {
     record,
+    live,
     flows,
     close: async () => {
-      await Promise.all([record.close(), flows.close()]);
+      await Promise.all([record.close(), live.close(), flows.close()]);
     },
   };
 }

@@ -7,40 +7,52 @@ export interface SpeechRegion {
   endMs: number;
 }
 
+export const VAD = { frameMs: 20, thresholdDb: -42, bridgeMs: 400, minMs: 150 };
+
+/** Whether each 20 ms frame of 16 kHz PCM is above the speech threshold (RMS). */
+export class FrameActivity {
+  readonly active: boolean[] = [];
+  private acc = 0;
+  private n = 0;
+  private readonly frame = (RATE * VAD.frameMs) / 1000;
+  private readonly threshold = 32768 * 10 ** (VAD.thresholdDb / 20);
+
+  push(pcm: Int16Array): void {
+    for (let i = 0; i < pcm.length; i++) {
+      this.acc += pcm[i] * pcm[i];
+      if (++this.n === this.frame) {
+        this.active.push(Math.sqrt(this.acc / this.frame) >= this.threshold);
+        this.acc = 0;
+        this.n = 0;
+      }
+    }
+  }
+}
+
+/** Speech regions from frame activity: bridged over short pauses, very short ones dropped. */
+export function regionsFrom(active: boolean[], offsetMs = 0): SpeechRegion[] {
+  const regions: SpeechRegion[] = [];
+  for (let i = 0; i < active.length; i++) {
+    if (!active[i]) continue;
+    const startMs = offsetMs + i * VAD.frameMs;
+    while (i < active.length && active[i]) i++;
+    const endMs = offsetMs + i * VAD.frameMs;
+    const last = regions[regions.length - 1];
+    if (last && startMs - last.endMs < VAD.bridgeMs) last.endMs = endMs;
+    else regions.push({ startMs, endMs });
+  }
+  return regions.filter((r) => r.endMs - r.startMs >= VAD.minMs);
+}
+
 /**
  * Where a speaker talks on their own track: 20 ms frames above −42 dBFS RMS, bridged over pauses
  * shorter than 400 ms, regions shorter than 150 ms dropped. Per-speaker tracks hold one voice
  * each, so plain energy is enough and needs no model.
  */
-export async function speechRegions(file: string, o: { thresholdDb?: number; bridgeMs?: number; minMs?: number } = {}): Promise<SpeechRegion[]> {
-  const frame = RATE / 50;
-  const threshold = 32768 * 10 ** ((o.thresholdDb ?? -42) / 20);
-  const bridge = o.bridgeMs ?? 400;
-  const min = o.minMs ?? 150;
-  const active: boolean[] = [];
-  let acc = 0;
-  let n = 0;
-  await decodePcm(file, RATE, (pcm) => {
-    for (let i = 0; i < pcm.length; i++) {
-      acc += pcm[i] * pcm[i];
-      if (++n === frame) {
-        active.push(Math.sqrt(acc / frame) >= threshold);
-        acc = 0;
-        n = 0;
-      }
-    }
-  });
-  const regions: SpeechRegion[] = [];
-  for (let i = 0; i < active.length; i++) {
-    if (!active[i]) continue;
-    const startMs = i * 20;
-    while (i < active.length && active[i]) i++;
-    const endMs = i * 20;
-    const last = regions[regions.length - 1];
-    if (last && startMs - last.endMs < bridge) last.endMs = endMs;
-    else regions.push({ startMs, endMs });
-  }
-  return regions.filter((r) => r.endMs - r.startMs >= min);
+export async function speechRegions(file: string): Promise<SpeechRegion[]> {
+  const act = new FrameActivity();
+  await decodePcm(file, RATE, (pcm) => act.push(pcm));
+  return regionsFrom(act.active);
 }
 
 /** Peak level per `binMs` of a file (0..1, two decimals): enough to draw a waveform. */

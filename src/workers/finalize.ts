@@ -4,6 +4,7 @@ import type { Job } from 'bullmq';
 import { rel } from '../contracts/layout';
 import type { FinalizeJob } from '../contracts/jobs';
 import { runFfmpeg } from '../shared/ffmpeg';
+import { CPU_PARALLELISM, mapPool } from '../shared/pool';
 import { speechRegions, waveformPeaks } from './analysis';
 import { assembleChunks } from './assemble';
 import { normaliseTo } from './loudness';
@@ -44,12 +45,20 @@ export async function finalize(deps: StageDeps, data: FinalizeJob, job?: Job): P
     await ctx.progress(50);
 
     const timeline: SpeakerTimeline = { speakers: [], turns: [] };
-    for (const [i, sp] of m.speakers.entries()) {
+    let done = 0;
+    const perSpeaker = await mapPool(m.speakers, CPU_PARALLELISM, async (sp, i) => {
       const flac = await assembleChunks({ ...common, chunks: sp.chunks, name: `speaker-${i}` });
-      const regions = await speechRegions(flac);
       const opus = path.join(ctx.workdir, `speaker-${i}.opus`);
-      await runFfmpeg(['-v', 'error', '-i', flac, '-c:a', 'libopus', '-b:a', '32k', ...EXACT, '-y', opus]);
+      const [regions] = await Promise.all([
+        speechRegions(flac),
+        runFfmpeg(['-v', 'error', '-i', flac, '-c:a', 'libopus', '-b:a', '32k', ...EXACT, '-y', opus]),
+      ]);
       await ctx.put(`speaker.${sp.key}`, rel.speakerFile(sp.key), await readFile(opus), 'audio/ogg');
+      await ctx.progress(50 + Math.round((40 * ++done) / Math.max(1, m.speakers.length)));
+      return regions;
+    });
+    m.speakers.forEach((sp, i) => {
+      const regions = perSpeaker[i];
       timeline.speakers.push({
         identity: sp.identity,
         name: sp.name,
@@ -58,8 +67,7 @@ export async function finalize(deps: StageDeps, data: FinalizeJob, job?: Job): P
         colour: COLOURS[i % COLOURS.length],
       });
       for (const r of regions) timeline.turns.push({ speaker: sp.identity, ...r });
-      await ctx.progress(50 + Math.round((40 * (i + 1)) / Math.max(1, m.speakers.length)));
-    }
+    });
     timeline.turns.sort((a, b) => a.startMs - b.startMs || a.speaker.localeCompare(b.speaker));
     await ctx.put('speakerTimeline', rel.speakerTimeline, JSON.stringify(timeline), 'application/json');
     const binMs = 50;

@@ -7,6 +7,7 @@ import type { Logger } from '../shared/log';
 import { finalize } from './finalize';
 import { publish } from './publish';
 import { makeEngine } from './transcribe';
+import { transcribeLive } from './transcribe/live';
 import { transcribe } from './transcribe/transcribe';
 
 /**
@@ -31,6 +32,12 @@ export function startWorkers(deps: { cfg: Config; connection: IORedis; s3: S3Cli
     new Worker(QUEUES.finalize, (job: Job) => finalize(stage, FinalizeJob.parse(job.data), job), opts),
     new Worker(QUEUES.transcribe, (job: Job) => transcribe({ ...stage, engine, timeoutMs: cfg.TRANSCRIBE_TIMEOUT_MS }, FinalizeJob.parse(job.data), job), opts),
     new Worker(QUEUES.publish, (job: Job) => publish(stage, FinalizeJob.parse(job.data), job), opts),
+    // Live transcription jobs last as long as their rooms and mostly wait: many per process.
+    new Worker(QUEUES.liveTranscribe, (job: Job) => transcribeLive({ ...stage, engine, timeoutMs: cfg.TRANSCRIBE_TIMEOUT_MS }, FinalizeJob.parse(job.data), job), {
+      ...opts,
+      concurrency: cfg.INGEST_CONCURRENCY,
+      lockDuration: 30_000,
+    }),
   ];
   for (const w of workers) {
     w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));

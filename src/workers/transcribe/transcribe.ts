@@ -6,15 +6,27 @@ import { rel } from '../../contracts/layout';
 import type { FinalizeJob } from '../../contracts/jobs';
 import { runFfmpeg } from '../../shared/ffmpeg';
 import { metrics } from '../../shared/metrics';
+import { CPU_PARALLELISM, mapPool } from '../../shared/pool';
 import type { SpeakerTimeline } from '../finalize';
 import { runStage, StageDeps } from '../stage';
 import type { TranscriptionEngine, Word } from './engine';
 import { segmentWords, toSrt, toText, toVtt, Transcript } from './formats';
+import { LiveWords, readLive } from './live';
 
 /** Speech regions are sent to the engine in windows of at most this length. */
 const WINDOW_MS = 30_000;
 /** Audio kept around each window so the engine hears word edges. */
 const PAD_MS = 250;
+
+/** Live transcription's words for a speaker, once it has finished (waits a little if it is finishing). */
+async function waitForLive(deps: StageDeps, key: string): Promise<LiveWords | null> {
+  const end = Date.now() + 20_000;
+  for (;;) {
+    const live = await readLive(deps, key);
+    if (!live || live.done || Date.now() > end) return live;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 
 /** Joins a speaker's speech regions into windows of ≤ 30 s. */
 export function windows(regions: Array<{ startMs: number; endMs: number }>): Array<{ startMs: number; endMs: number }> {
@@ -45,23 +57,35 @@ export async function transcribe(
     const transcript: Transcript = { version: '1.0.0', segments: [] };
     let audioMs = 0;
     let engineMs = 0;
+    // Every window of every speaker is independent: run them across the CPU's cores.
+    // What live transcription already did is kept; only speech after its commit point is left.
+    const jobs: Array<{ speaker: number; startMs: number; endMs: number }> = [];
+    const live: Array<LiveWords | null> = [];
     for (const [i, sp] of timeline.speakers.entries()) {
-      const source = path.join(ctx.workdir, `speaker-${i}.opus`);
-      await writeFile(source, await get(rel.speakerFile(sp.key)));
-      const words: Word[] = [];
-      for (const [j, w] of windows(timeline.turns.filter((t) => t.speaker === sp.identity)).entries()) {
-        const from = Math.max(0, w.startMs - PAD_MS);
-        const lengthMs = w.endMs + PAD_MS - from;
-        const wav = path.join(ctx.workdir, `s${i}-w${j}.wav`);
-        await runFfmpeg(['-v', 'error', '-ss', (from / 1000).toFixed(3), '-t', (lengthMs / 1000).toFixed(3), '-i', source, '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', '-y', wav]);
-        const t0 = performance.now();
-        const got = await deps.engine.transcribe(wav, { timeoutMs: Math.min(deps.timeoutMs, 30_000 + lengthMs * 5) });
-        engineMs += performance.now() - t0;
-        audioMs += lengthMs;
-        words.push(...got.map((x) => ({ word: x.word, startMs: x.startMs + from, endMs: x.endMs + from })));
-      }
+      live[i] = await waitForLive(deps, ctx.prefix + rel.liveWords(sp.key));
+      const after = live[i]?.committedMs ?? 0;
+      const left = timeline.turns
+        .filter((t) => t.speaker === sp.identity && t.endMs > after)
+        .map((t) => ({ startMs: Math.max(t.startMs, after), endMs: t.endMs }));
+      if (left.length > 0) await writeFile(path.join(ctx.workdir, `speaker-${i}.opus`), await get(rel.speakerFile(sp.key)));
+      for (const w of windows(left)) jobs.push({ speaker: i, ...w });
+    }
+    let done = 0;
+    const results = await mapPool(jobs, CPU_PARALLELISM, async (w, j) => {
+      const from = Math.max(0, w.startMs - PAD_MS);
+      const lengthMs = w.endMs + PAD_MS - from;
+      const wav = path.join(ctx.workdir, `w${j}.wav`);
+      await runFfmpeg(['-v', 'error', '-ss', (from / 1000).toFixed(3), '-t', (lengthMs / 1000).toFixed(3), '-i', path.join(ctx.workdir, `speaker-${w.speaker}.opus`), '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', '-y', wav]);
+      const t0 = performance.now();
+      const got = await deps.engine.transcribe(wav, { timeoutMs: Math.min(deps.timeoutMs, 30_000 + lengthMs * 5) });
+      engineMs += performance.now() - t0;
+      audioMs += lengthMs;
+      await ctx.progress(Math.round((90 * ++done) / jobs.length));
+      return got.map((x) => ({ word: x.word, startMs: x.startMs + from, endMs: x.endMs + from }));
+    });
+    for (const [i, sp] of timeline.speakers.entries()) {
+      const words: Word[] = [...(live[i]?.words ?? []), ...results.filter((_, j) => jobs[j].speaker === i).flat()];
       transcript.segments.push(...segmentWords(sp.name, words));
-      await ctx.progress(Math.round((90 * (i + 1)) / timeline.speakers.length));
     }
     transcript.segments.sort((a, b) => a.startTime - b.startTime);
     if (audioMs > 0) metrics.transcriptionRtf.observe({ engine: deps.engine.name }, engineMs / audioMs);
