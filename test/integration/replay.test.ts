@@ -13,6 +13,8 @@ import { log } from '../../src/shared/log';
 import { finalize } from '../../src/workers/finalize';
 import { publish } from '../../src/workers/publish';
 import type { Transcript } from '../../src/workers/transcribe/formats';
+import { OpenAiEngine } from '../../src/workers/transcribe/openai';
+import { transcribe } from '../../src/workers/transcribe/transcribe';
 import { decode } from '../support/audio';
 import { ARTIFACTS, testAppEnv } from '../support/env';
 import { download, getText, testS3 } from '../support/s3';
@@ -249,4 +251,22 @@ test('the replay page plays, follows, seeks, searches, deep-links and offers wor
   } finally {
     await browser.close();
   }
+});
+
+test('a transcription that fails for good leaves the recording and the replay page working, saying why', async () => {
+  const deps = { s3, bucket, log };
+  const data = { room, recordingId: manifest.recordingId, manifestKey: prefix + rel.manifest };
+  // An OpenAI-compatible service that is not there.
+  const broken = new OpenAiEngine({ baseUrl: 'http://127.0.0.1:9', model: 'whisper-1' });
+  await expect(transcribe({ ...deps, engine: broken, timeoutMs: 2000 }, data)).rejects.toThrow();
+  let m = Manifest.parse(JSON.parse((await getText(s3, bucket, prefix + rel.manifest))!));
+  expect(m.processing.transcribe?.status).toBe('failed');
+  expect(m.processing.transcribe?.error).toMatch(/fetch failed|ECONNREFUSED/);
+  await publish(deps, data);
+  m = Manifest.parse(JSON.parse((await getText(s3, bucket, prefix + rel.manifest))!));
+  expect(m.status).toBe('complete');
+  const page = JSON.parse((await getText(s3, bucket, prefix + rel.replayData))!);
+  expect(page.transcript).toBeNull();
+  expect(page.transcriptError).toBe(m.processing.transcribe?.error);
+  expect(page.downloads.map((d: { label: string }) => d.label)).toContain('Mix (MP3)');
 });

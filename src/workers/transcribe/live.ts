@@ -20,6 +20,8 @@ const PAD_MS = 250;
 export interface LiveWords {
   committedMs: number;
   words: Word[];
+  /** How far the speaker's audio has been read (ms of the timeline). */
+  readMs: number;
   /** The recording had ended when this was written: nothing more will come. */
   done: boolean;
 }
@@ -56,7 +58,7 @@ export async function transcribeLive(
         const chunkMs = m!.speakerFormat.chunkSeconds * 1000;
         let st = states.get(sp.identity);
         if (!st) {
-          const live = (await readLive(deps, prefix + rel.liveWords(sp.key))) ?? { committedMs: (sp.chunks[0]?.index ?? 0) * chunkMs, words: [], done: false };
+          const live = (await readLive(deps, prefix + rel.liveWords(sp.key))) ?? { committedMs: (sp.chunks[0]?.index ?? 0) * chunkMs, readMs: 0, words: [], done: false };
           const first = Math.floor(live.committedMs / chunkMs);
           st = { sp, live, nextChunk: first, tail: new Int16Array(0), tailStartMs: first * chunkMs };
           states.set(sp.identity, st);
@@ -111,6 +113,7 @@ async function advance(deps: StageDeps & { engine: TranscriptionEngine; timeoutM
   if (final) st.live.committedMs = tailEndMs;
   else if (closed.length > 0) st.live.committedMs = closed[closed.length - 1].endMs + VAD.bridgeMs / 2;
   st.live.done = final;
+  st.live.readMs = tailEndMs;
   await deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: prefix + rel.liveWords(st.sp.key), Body: JSON.stringify(st.live), ContentType: 'application/json' }));
 }
 
