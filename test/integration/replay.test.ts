@@ -1,4 +1,4 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -256,7 +256,8 @@ test('the replay page plays, follows, seeks, searches, deep-links and offers wor
 test('a transcription that fails for good leaves the recording and the replay page working, saying why', async () => {
   const deps = { s3, bucket, log };
   const data = { room, recordingId: manifest.recordingId, manifestKey: prefix + rel.manifest };
-  // An OpenAI-compatible service that is not there.
+  // Without live transcription's words, and with an OpenAI-compatible service that is not there.
+  for (const sp of manifest.speakers) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: prefix + rel.liveWords(sp.key) }));
   const broken = new OpenAiEngine({ baseUrl: 'http://127.0.0.1:9', model: 'whisper-1' });
   await expect(transcribe({ ...deps, engine: broken, timeoutMs: 2000 }, data)).rejects.toThrow();
   let m = Manifest.parse(JSON.parse((await getText(s3, bucket, prefix + rel.manifest))!));
