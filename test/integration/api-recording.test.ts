@@ -5,6 +5,7 @@ import { makeRecordingId, recordingPrefix, rel } from '../../src/contracts/layou
 import { Manifest } from '../../src/contracts/manifest';
 import { roomService } from '../../src/shared/livekit';
 import { testAppEnv } from '../support/env';
+import { waitForManifest } from '../support/manifest';
 import { getText, testS3 } from '../support/s3';
 import { sleep } from '../support/scenario';
 
@@ -42,18 +43,7 @@ function rawPost(pathname: string, auth: string): Promise<{ status: number; json
   });
 }
 
-async function waitForManifest(prefix: string, until: (m: Manifest) => boolean, timeoutMs = 30_000): Promise<Manifest> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const t = await getText(s3, bucket, prefix + rel.manifest);
-    if (t) {
-      const m = Manifest.parse(JSON.parse(t));
-      if (until(m)) return m;
-    }
-    if (Date.now() > end) throw new Error('manifest did not reach the expected state');
-    await sleep(250);
-  }
-}
+const waitForManifestOf = (prefix: string, until: (m: Manifest) => boolean, timeoutMs?: number) => waitForManifest(s3, bucket, prefix, until, timeoutMs);
 
 test('a room that opts out is not recorded until a host starts it; the host can stop it', async () => {
   const name = `optout-${Date.now()}`;
@@ -66,7 +56,7 @@ test('a room that opts out is not recorded until a host starts it; the host can 
   const started = await call('POST', name, host);
   expect(started.status).toBe(202);
   const prefix = recordingPrefix(name, started.json.recordingId);
-  await waitForManifest(prefix, (m) => m.status === 'recording' && m.hls.segments >= 2);
+  await waitForManifestOf(prefix, (m) => m.status === 'recording' && m.hls.segments >= 2);
   expect((await call('POST', name, host)).status).toBe(409);
 
   // Listeners get the live stream through the api: right types, CDN-friendly caching, CORS.
@@ -90,7 +80,7 @@ test('a room that opts out is not recorded until a host starts it; the host can 
   expect(Manifest.parse(await man.json()).status).toBe('recording');
 
   expect((await call('DELETE', name, host)).status).toBe(202);
-  const m = await waitForManifest(prefix, (x) => x.status === 'finalizing');
+  const m = await waitForManifestOf(prefix, (x) => x.status !== 'recording');
   expect(m.hls.ended).toBe(true);
   await rooms.deleteRoom(name);
 });
@@ -132,7 +122,7 @@ test('a room where nobody speaks ends by itself and is closed cleanly', async ()
   // The recording id follows from the room session (see makeRecordingId), so the test knows where to look.
   const [info] = await rooms.listRooms([name]);
   const prefix = recordingPrefix(name, makeRecordingId(new Date(Number(info.creationTime) * 1000), info.sid));
-  const m = await waitForManifest(prefix, (x) => x.status === 'finalizing', 60_000);
+  const m = await waitForManifestOf(prefix, (x) => x.status !== 'recording', 60_000);
   console.log(`empty room recorded ${m.durationMs} ms, closed ${Date.now() - created} ms after creation`);
   expect(m.speakers).toEqual([]);
   expect(m.hls.ended).toBe(true);

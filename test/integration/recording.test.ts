@@ -10,6 +10,7 @@ import { Manifest } from '../../src/contracts/manifest';
 import { finalizeJobId, QUEUES } from '../../src/contracts/jobs';
 import { assemble, decode, findOnset, maxToneAmplitude, peakAbs } from '../support/audio';
 import { testAppEnv } from '../support/env';
+import { waitForManifest } from '../support/manifest';
 import { download, exists, getText, testS3 } from '../support/s3';
 import { Burst, runScenario, ScenarioResult, ScenarioSpeaker, sleep } from '../support/scenario';
 
@@ -105,16 +106,7 @@ beforeAll(async () => {
   });
   prefix = recordingPrefix(room, result.active.recordingId);
   // The recording hands over shortly after the room is deleted.
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const text = await getText(s3, bucket, prefix + rel.manifest);
-    if (text) {
-      manifest = Manifest.parse(JSON.parse(text));
-      if (manifest.status !== 'recording') break;
-    }
-    if (Date.now() > deadline) throw new Error('recording did not finish within 30 s of the room ending');
-    await sleep(250);
-  }
+  manifest = await waitForManifest(s3, bucket, prefix, (m) => m.status !== 'recording');
   uploadAfter = await uploadHistogram();
   // FFmpeg reads the VOD playlist from start to end, as a player would.
   const playlist = (await getText(s3, bucket, prefix + rel.eventPlaylist))!;

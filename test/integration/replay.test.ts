@@ -17,8 +17,9 @@ import { OpenAiEngine } from '../../src/workers/transcribe/openai';
 import { transcribe } from '../../src/workers/transcribe/transcribe';
 import { decode } from '../support/audio';
 import { ARTIFACTS, testAppEnv } from '../support/env';
+import { waitForManifest } from '../support/manifest';
 import { download, getText, testS3 } from '../support/s3';
-import { runScenario, ScenarioResult, sleep } from '../support/scenario';
+import { runScenario, ScenarioResult } from '../support/scenario';
 import { wer, words } from '../support/wer';
 
 /**
@@ -65,16 +66,7 @@ beforeAll(async () => {
     endMs: 30_500,
   });
   prefix = recordingPrefix(room, result.active.recordingId);
-  const deadline = Date.now() + 150_000;
-  for (;;) {
-    const t = await getText(s3, bucket, prefix + rel.manifest);
-    if (t) {
-      manifest = Manifest.parse(JSON.parse(t));
-      if (manifest.status === 'complete' && manifest.processing.publish?.status === 'done') break;
-    }
-    if (Date.now() > deadline) throw new Error(`not published in time: ${JSON.stringify(manifest?.processing)}`);
-    await sleep(500);
-  }
+  manifest = await waitForManifest(s3, bucket, prefix, (m) => m.status === 'complete' && m.processing.publish?.status === 'done', 150_000);
   console.log(`room ended → replay ready: ${Date.parse(manifest.processing.publish!.at) - result.endedAtMs} ms; stages: ${JSON.stringify(manifest.processing)}`);
   transcript = JSON.parse((await getText(s3, bucket, prefix + rel.transcript('json')))!);
 }, 240_000);

@@ -14,6 +14,7 @@ import { stackDaemons } from '../../src/stack/stack';
 import { decode, findOnset } from '../support/audio';
 import { testAppEnv, testSettings } from '../support/env';
 import { RoomcastProcess } from '../support/roomcast-process';
+import { waitForManifest } from '../support/manifest';
 import { download, exists, getText, testS3 } from '../support/s3';
 import { sleep } from '../support/scenario';
 
@@ -38,18 +39,7 @@ function bot(room: string, epoch: number, times: number[]) {
   );
 }
 
-async function manifestOf(prefix: string, until: (m: Manifest) => boolean, timeoutMs = 60_000): Promise<Manifest> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const t = await getText(s3, bucket, prefix + rel.manifest).catch(() => null);
-    if (t) {
-      const m = Manifest.parse(JSON.parse(t));
-      if (until(m)) return m;
-    }
-    if (Date.now() > end) throw new Error('manifest did not reach the expected state');
-    await sleep(250);
-  }
-}
+const manifestOf = (prefix: string, until: (m: Manifest) => boolean, timeoutMs = 60_000) => waitForManifest(s3, bucket, prefix, until, timeoutMs);
 
 /** Downloads the VOD playlist and its segments, checks them, and decodes the mix. */
 async function decodeVod(prefix: string): Promise<{ mix: Float32Array; segments: number }> {
@@ -112,7 +102,7 @@ test('S3 down for 6 s mid-room: every segment arrives in order, playlists never 
   await watch;
   await b.leave();
   await rooms.deleteRoom(name);
-  const m = await manifestOf(prefix, (x) => x.status === 'finalizing');
+  const m = await manifestOf(prefix, (x) => x.status !== 'recording');
   expect(problems).toEqual([]);
   const { mix, segments } = await decodeVod(prefix);
   expect(segments).toBe(m.hls.segments);
@@ -152,7 +142,7 @@ test('SIGTERM drains an ingest: the recording is closed, uploaded and valid, the
   expect(drainMs).toBeLessThan(15_000);
   await b.leave();
   await rooms.deleteRoom(name);
-  const m = await manifestOf(prefix, (x) => x.status === 'finalizing', 5_000);
+  const m = await manifestOf(prefix, (x) => x.status !== 'recording', 5_000);
   expect(m.hls.ended).toBe(true);
   const { mix } = await decodeVod(prefix);
   expectAllBeeps(mix, times);
