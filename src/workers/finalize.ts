@@ -38,11 +38,15 @@ export async function finalize(deps: StageDeps, data: FinalizeJob, job?: Job): P
       mp3: { codec: ['-c:a', 'libmp3lame', '-b:a', '96k', '-id3v2_version', '0', ...EXACT], type: 'audio/mpeg' },
     } as const;
     const exts = Object.keys(archive) as Array<keyof typeof archive>;
-    await normaliseTo(mix, exts.map((e) => ({ file: path.join(ctx.workdir, `mix.${e}`), codec: [...archive[e].codec] })));
-    for (const e of exts) {
-      await ctx.put(`mix.${e}`, rel.mixArchive(e), await readFile(path.join(ctx.workdir, `mix.${e}`)), archive[e].type);
-    }
-    await ctx.progress(50);
+    // The mix archives and the speakers' files are independent: make them side by side.
+    const mixDone = (async () => {
+      await normaliseTo(mix, exts.map((e) => ({ file: path.join(ctx.workdir, `mix.${e}`), codec: [...archive[e].codec] })));
+      for (const e of exts) {
+        await ctx.put(`mix.${e}`, rel.mixArchive(e), await readFile(path.join(ctx.workdir, `mix.${e}`)), archive[e].type);
+      }
+      await ctx.progress(50);
+    })();
+    mixDone.catch(() => undefined); // awaited below; this only stops an early failure counting as unhandled
 
     const timeline: SpeakerTimeline = { speakers: [], turns: [] };
     let done = 0;
@@ -57,6 +61,7 @@ export async function finalize(deps: StageDeps, data: FinalizeJob, job?: Job): P
       await ctx.progress(50 + Math.round((40 * ++done) / Math.max(1, m.speakers.length)));
       return regions;
     });
+    await mixDone;
     m.speakers.forEach((sp, i) => {
       const regions = perSpeaker[i];
       timeline.speakers.push({

@@ -1,4 +1,5 @@
 import { runFfmpeg } from '../shared/ffmpeg';
+import { CPU_PARALLELISM, mapPool } from '../shared/pool';
 
 export const TARGET_LUFS = -16;
 /** Aim 1 dB under the −1 dBTP ceiling: Opus and MP3 overshoot by up to ~0.6 dB at these bitrates. */
@@ -11,7 +12,7 @@ export interface ArchiveOutput {
 
 /**
  * EBU R128 normalisation in two passes (FFmpeg loudnorm): measure the whole mix, then apply one
- * linear gain computed from the measurement, encoding every archive format from the same pass.
+ * linear gain computed from the measurement while encoding each archive format.
  */
 export async function normaliseTo(input: string, outputs: ArchiveOutput[]): Promise<{ inputI: number; inputTP: number }> {
   const pass1 = await runFfmpeg([
@@ -26,10 +27,7 @@ export async function normaliseTo(input: string, outputs: ArchiveOutput[]): Prom
   const filter = !Number.isFinite(inputI) || inputI < -70
     ? 'anull'
     : `loudnorm=I=${TARGET_LUFS}:TP=${TARGET_TP}:LRA=11:measured_I=${m.input_i}:measured_TP=${m.input_tp}:measured_LRA=${m.input_lra}:measured_thresh=${m.input_thresh}:offset=${m.target_offset}:linear=true,aresample=48000`;
-  const n = outputs.length;
-  const labels = outputs.map((_, i) => `[o${i}]`).join('');
-  const args = ['-v', 'error', '-i', input, '-filter_complex', `[0:a]${filter},asplit=${n}${labels}`];
-  outputs.forEach((o, i) => args.push('-map', `[o${i}]`, ...o.codec, '-y', o.file));
-  await runFfmpeg(args);
+  // One FFmpeg per format: the encoders then use every core instead of taking turns in one process.
+  await mapPool(outputs, CPU_PARALLELISM, (o) => runFfmpeg(['-v', 'error', '-i', input, '-af', filter, ...o.codec, '-y', o.file]));
   return { inputI, inputTP: Number(m.input_tp) };
 }

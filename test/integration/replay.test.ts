@@ -229,6 +229,25 @@ test('the replay page plays, follows, seeks, searches, deep-links and offers wor
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'replay.png'), fullPage: true });
 
+    // Keyboard: "n" skips to the next speaker's turn; Enter on a focused line seeks to it.
+    await page.fill('#search', '');
+    await page.click('#segments li:nth-child(1)');
+    await page.focus('body');
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.keyboard.press('n');
+    const second = transcript.segments.find((x) => x.speaker !== transcript.segments[0].speaker)!;
+    await page.waitForFunction((t) => Math.abs((document.getElementById('audio') as HTMLAudioElement).currentTime - t) < 1.5, second.startTime);
+    await page.focus('#segments li:nth-child(4)');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((t) => Math.abs((document.getElementById('audio') as HTMLAudioElement).currentTime - t) < 1.5, transcript.segments[3].startTime);
+
+    // Readable on a phone: nothing wider than the screen.
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+    await phone.goto(base);
+    await phone.waitForSelector('body[data-ready="true"]');
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await phone.screenshot({ path: path.join(ARTIFACTS, 'replay-phone.png'), fullPage: true });
+
     // Every download link answers 200 with its type and length.
     const links = await page.$$eval('#downloads a', (as) => as.map((a) => ({ href: (a as HTMLAnchorElement).href, type: (a as HTMLElement).dataset.type! })));
     expect(links.length).toBe(3 + manifest.speakers.length + 4);
