@@ -67,7 +67,9 @@ export class SpeakerBot {
       }
       const behind = due - LEAD_SAMPLES - next;
       if (behind > this.maxBehind) this.maxBehind = behind;
-      if (behind > SAMPLE_RATE) next = due - LEAD_SAMPLES; // stalled: skip, as a real mic would
+      // Stalled (a busy host): skip what was missed, as a real microphone would. Catching up
+      // instead would leave the extra audio queued in rtc's source, late for good.
+      if (behind > 2 * FRAME) next = due - LEAD_SAMPLES;
       const frame = new AudioFrame(this.program.render(next, FRAME), SAMPLE_RATE, 1, FRAME);
       next += FRAME;
       await source.captureFrame(frame);

@@ -24,9 +24,12 @@ export async function normaliseTo(input: string, outputs: ArchiveOutput[]): Prom
   const m = JSON.parse(json[0]) as Record<string, string>;
   const inputI = Number(m.input_i);
   // Silence (or near silence) cannot be normalised: leave it as it is.
+  // loudnorm runs at 192 kHz internally; back to 48 kHz mono with an explicit layout, which the
+  // Opus and AAC encoders need when the filter runs in a plain -af chain.
+  const back = 'aresample=48000,aformat=sample_rates=48000:channel_layouts=mono';
   const filter = !Number.isFinite(inputI) || inputI < -70
-    ? 'anull'
-    : `loudnorm=I=${TARGET_LUFS}:TP=${TARGET_TP}:LRA=11:measured_I=${m.input_i}:measured_TP=${m.input_tp}:measured_LRA=${m.input_lra}:measured_thresh=${m.input_thresh}:offset=${m.target_offset}:linear=true,aresample=48000`;
+    ? back
+    : `loudnorm=I=${TARGET_LUFS}:TP=${TARGET_TP}:LRA=11:measured_I=${m.input_i}:measured_TP=${m.input_tp}:measured_LRA=${m.input_lra}:measured_thresh=${m.input_thresh}:offset=${m.target_offset}:linear=true,${back}`;
   // One FFmpeg per format: the encoders then use every core instead of taking turns in one process.
   await mapPool(outputs, CPU_PARALLELISM, (o) => runFfmpeg(['-v', 'error', '-i', input, '-af', filter, ...o.codec, '-y', o.file]));
   return { inputI, inputTP: Number(m.input_tp) };
