@@ -32,7 +32,9 @@ import { wer, words } from '../test/support/wer';
 
 const DATA = '/usr/share/pocketsphinx/test/data/librivox';
 const CHUNK_S = 10;
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '1,10' }, engines: { type: 'string', default: 'sphinx' } } });
+const { values } = parseArgs({
+  options: { minutes: { type: 'string', default: '1,10' }, engines: { type: 'string', default: 'sphinx' }, 'finalize-only': { type: 'boolean', default: false } },
+});
 log.level = 'warn';
 
 async function main() {
@@ -50,6 +52,12 @@ async function main() {
   for (const minutes of values.minutes!.split(',').map(Number)) {
     const rec = await generate(cfg, s3, minutes, clips);
     const deps = { s3, bucket: cfg.S3_BUCKET, log };
+    if (values['finalize-only']) {
+      const t = performance.now();
+      await finalize(deps, rec);
+      console.log(`| ${minutes} min | – | ${((performance.now() - t) / 1000).toFixed(1)} s | – | – | – |`);
+      continue;
+    }
     const engine = makeEngine({ ...cfg, TRANSCRIBE_ENGINE: 'sphinx' });
     const tl = performance.now();
     const live = transcribeLive({ ...deps, engine, timeoutMs: 600_000, pollMs: 200 }, rec);

