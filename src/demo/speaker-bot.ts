@@ -4,8 +4,11 @@ import { SAMPLE_RATE } from '../ingest/timeline';
 import type { Program } from './program';
 
 const FRAME = SAMPLE_RATE / 100;
-/** How far ahead of the wall clock audio is handed to rtc. */
-const LEAD_SAMPLES = 4 * FRAME;
+/**
+ * How far ahead of the wall clock audio is handed to rtc: rtc's source plays its queue out in real
+ * time, so a queue this deep rides out a stall of the host (GC, a busy test process) unharmed.
+ */
+const LEAD_SAMPLES = 6 * FRAME;
 
 export interface BotOptions {
   url: string;
@@ -67,9 +70,10 @@ export class SpeakerBot {
       }
       const behind = due - LEAD_SAMPLES - next;
       if (behind > this.maxBehind) this.maxBehind = behind;
-      // Stalled (a busy host): skip what was missed, as a real microphone would. Catching up
-      // instead would leave the extra audio queued in rtc's source, late for good.
-      if (behind > 2 * FRAME) next = due - LEAD_SAMPLES;
+      // Stalled for longer than the queue lasts: rtc's source ran dry and played silence, so
+      // catching up would leave everything after late for good. Skip what was missed instead,
+      // as a real microphone would.
+      if (behind > 3 * FRAME) next = due - LEAD_SAMPLES;
       const frame = new AudioFrame(this.program.render(next, FRAME), SAMPLE_RATE, 1, FRAME);
       next += FRAME;
       await source.captureFrame(frame);

@@ -11,7 +11,7 @@ import { readManifest } from '../../storage/manifest-io';
 import { FrameActivity, regionsFrom, VAD } from '../analysis';
 import type { StageDeps } from '../stage';
 import type { TranscriptionEngine, Word } from './engine';
-import { windows } from './transcribe';
+import { MERGE_GAP_MS, windows } from './transcribe';
 
 const RATE = 16_000;
 const PAD_MS = 250;
@@ -101,7 +101,12 @@ async function advance(deps: StageDeps & { engine: TranscriptionEngine; timeoutM
   act.push(st.tail);
   const tailEndMs = st.tailStartMs + (st.tail.length / RATE) * 1000;
   const regions = regionsFrom(act.active, st.tailStartMs).filter((r) => r.endMs > st.live.committedMs);
-  const closed = final ? regions : regions.filter((r) => r.endMs <= tailEndMs - VAD.bridgeMs);
+  // A region is over once a pause long enough to end a window follows it: then the engine gets the
+  // same windows live as it would after the room, whenever the chunks happened to arrive.
+  const closed = final ? regions : regions.filter((r) => r.endMs <= tailEndMs - MERGE_GAP_MS);
+  while (!final && closed.length > 0 && closed.length < regions.length && regions[closed.length].startMs - closed[closed.length - 1].endMs < MERGE_GAP_MS) {
+    closed.pop();
+  }
   for (const w of windows(closed)) {
     const from = Math.max(st.tailStartMs, w.startMs - PAD_MS);
     const to = Math.min(tailEndMs, w.endMs + PAD_MS);

@@ -28,12 +28,15 @@ async function waitForLive(deps: StageDeps, key: string): Promise<LiveWords | nu
   }
 }
 
+/** Regions closer than this go to the engine together (a sentence's pauses stay inside). */
+export const MERGE_GAP_MS = 1500;
+
 /** Joins a speaker's speech regions into windows of ≤ 30 s. */
 export function windows(regions: Array<{ startMs: number; endMs: number }>): Array<{ startMs: number; endMs: number }> {
   const out: Array<{ startMs: number; endMs: number }> = [];
   for (const r of regions) {
     const last = out[out.length - 1];
-    if (last && r.endMs - last.startMs <= WINDOW_MS && r.startMs - last.endMs < 1500) last.endMs = r.endMs;
+    if (last && r.endMs - last.startMs <= WINDOW_MS && r.startMs - last.endMs < MERGE_GAP_MS) last.endMs = r.endMs;
     else {
       for (let s = r.startMs; s < r.endMs; s += WINDOW_MS) out.push({ startMs: s, endMs: Math.min(r.endMs, s + WINDOW_MS) });
     }
