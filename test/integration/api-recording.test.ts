@@ -133,3 +133,32 @@ test('a room where nobody speaks ends by itself and is closed cleanly', async ()
   const total = p.manifest.segments.reduce((s: number, x: { duration: number }) => s + x.duration, 0);
   expect(Math.abs(total * 1000 - m.durationMs)).toBeLessThan(150);
 });
+
+test('bad bodies and unknown recordings get clear 4xx errors and leave a live recording alone', async () => {
+  const name = `badinput-${Date.now()}`;
+  await rooms.createRoom({ name, emptyTimeout: 60 });
+  const [info] = await rooms.listRooms([name]);
+  const prefix = recordingPrefix(name, makeRecordingId(new Date(Number(info.creationTime) * 1000), info.sid));
+  await waitForManifestOf(prefix, (m) => m.status === 'recording');
+  const host = await token(name, { roomAdmin: true });
+  const post = (body: string) =>
+    fetch(`${api}/v1/rooms/${name}/recording`, { method: 'POST', headers: { Authorization: `Bearer ${host}`, 'Content-Type': 'application/json' }, body });
+  const malformed = await post('{"not json');
+  expect(malformed.status).toBe(400);
+  expect(((await malformed.json()) as any).error.code).toBe('bad_request');
+  const huge = await post(JSON.stringify({ pad: 'x'.repeat(64 * 1024) }));
+  expect(huge.status).toBe(413);
+  expect(((await huge.json()) as any).error.code).toBe('payload_too_large');
+  // A well-formed id of a recording that does not exist, and a file kind that is not served.
+  const ghost = await fetch(`${api}/v1/rooms/${name}/recordings/20200101T000000Z-RM_nothing/manifest.json`);
+  expect(ghost.status).toBe(404);
+  expect(((await ghost.json()) as any).error.code).toBe('not_found');
+  const secret = await fetch(`${api}/v1/rooms/${name}/recordings/20200101T000000Z-RM_nothing/speakers/a/chunk_000000.flac`);
+  expect(secret.status).toBe(400);
+  expect((await fetch(`${api}/v1/no/such/endpoint`)).status).toBe(404);
+  // The recording went on through all of it.
+  const before = (await waitForManifestOf(prefix, () => true)).hls.segments;
+  const after = await waitForManifestOf(prefix, (m) => m.hls.segments > before + 1, 15_000);
+  expect(after.status).toBe('recording');
+  await rooms.deleteRoom(name);
+});
