@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** BullMQ queues and the data their jobs carry. */
-export const QUEUES = { record: 'record', liveTranscribe: 'transcribe-live', finalize: 'finalize', transcribe: 'transcribe', publish: 'publish' } as const;
+export const QUEUES = { record: 'record', liveTranscribe: 'transcribe-live', liveArchive: 'archive-live', finalize: 'finalize', transcribe: 'transcribe', publish: 'publish' } as const;
 
 export const RecordJob = z.object({
   room: z.string().min(1),
@@ -21,6 +21,7 @@ export type FinalizeJob = z.infer<typeof FinalizeJob>;
 
 /** The after-the-room jobs carry the same payload as finalize. */
 export const liveTranscribeJobId = (recordingId: string) => `live-${recordingId}`;
+export const liveArchiveJobId = (recordingId: string) => `arch-${recordingId}`;
 export const transcribeJobId = (recordingId: string) => `tr-${recordingId}`;
 export const publishJobId = (recordingId: string) => `pub-${recordingId}`;
 

@@ -31,6 +31,7 @@ export const rel = {
   speakerFile: (speakerKey: string) => `final/speakers/${speakerKey}.opus`,
   waveform: 'final/waveform.json',
   speakerTimeline: 'final/speakers.json',
+  liveArchive: 'final/live-archive.json',
   transcript: (ext: 'json' | 'vtt' | 'srt' | 'txt') => `transcript/transcript.${ext}`,
   liveWords: (speakerKey: string) => `transcript/live/${speakerKey}.json`,
   replayPage: 'replay/index.html',

@@ -3,7 +3,7 @@ import { roomService } from '../shared/livekit';
 import { Job, Worker } from 'bullmq';
 import type IORedis from 'ioredis';
 import type { Config } from '../config';
-import { FinalizeJob, liveTranscribeJobId, QUEUES, RecordJob } from '../contracts/jobs';
+import { FinalizeJob, liveArchiveJobId, liveTranscribeJobId, QUEUES, RecordJob } from '../contracts/jobs';
 import { rel } from '../contracts/layout';
 import { Control } from '../shared/control';
 import type { Logger } from '../shared/log';
@@ -40,9 +40,11 @@ export function startIngest(deps: {
       }
       const rec = new Recording(cfg, data, s3, control, log);
       live.add(rec);
-      // Transcription starts with the room, so little is left to do when it ends.
+      // Transcription and the archive files are made while the room runs, so little is left when it ends.
       const after: FinalizeJob = { room: data.room, recordingId: data.recordingId, manifestKey: rec.prefix + rel.manifest };
-      await queues.live.add('live', after, { jobId: liveTranscribeJobId(data.recordingId), attempts: 5, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: { age: 7 * 24 * 3600 } });
+      const liveOpts = { attempts: 5, backoff: { type: 'exponential' as const, delay: 2000 }, removeOnComplete: { age: 7 * 24 * 3600 } };
+      await queues.live.add('live', after, { jobId: liveTranscribeJobId(data.recordingId), ...liveOpts });
+      await queues.archive.add('archive', after, { jobId: liveArchiveJobId(data.recordingId), ...liveOpts });
       try {
         const result = await rec.run();
         await enqueueAfterRoom(queues.flows, after);

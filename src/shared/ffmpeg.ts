@@ -41,3 +41,40 @@ export function decodePcm(input: string, rate: number, onChunk: (pcm: Int16Array
     p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`decoding ${input} failed: ${stderr.slice(-800)}`))));
   });
 }
+
+/** An FFmpeg fed raw PCM on stdin (write waits while its pipe is full); end() waits for it to exit. */
+export interface PcmSink {
+  write(pcm: Int16Array): Promise<void>;
+  end(): Promise<{ stderr: string }>;
+}
+
+/** FFmpeg reading 48 kHz mono s16le from stdin; `args` are its filters, encoders and outputs. */
+export function pcmSink(args: string[], rate = 48_000): PcmSink {
+  const p = spawn('ffmpeg', ['-hide_banner', '-f', 's16le', '-ar', String(rate), '-ac', '1', '-i', 'pipe:0', ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  let failure: Error | null = null;
+  p.stderr.on('data', (d) => (stderr = (stderr + d).slice(-20_000)));
+  p.stdin.on('error', (err) => (failure ??= err));
+  const exited = new Promise<{ stderr: string }>((resolve, reject) => {
+    p.on('error', reject);
+    p.on('close', (code, signal) => (code === 0 ? resolve({ stderr }) : reject(new Error(`ffmpeg failed (${signal ?? code}): ${stderr.slice(-1500)}`))));
+  });
+  exited.catch((err) => (failure ??= err));
+  return {
+    async write(pcm) {
+      if (failure) throw failure;
+      if (!p.stdin.write(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength))) {
+        await new Promise<void>((resolve) => {
+          const done = () => { p.stdin.off('drain', done); p.off('close', done); resolve(); };
+          p.stdin.once('drain', done);
+          p.once('close', done);
+        });
+      }
+      if (failure) throw failure;
+    },
+    end() {
+      p.stdin.end();
+      return exited;
+    },
+  };
+}

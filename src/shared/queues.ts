@@ -11,6 +11,7 @@ export function redisConnection(cfg: Pick<Config, 'REDIS_URL'>): IORedis {
 export interface Queues {
   record: Queue;
   live: Queue;
+  archive: Queue;
   flows: FlowProducer;
   close(): Promise<void>;
 }
@@ -19,13 +20,15 @@ export function openQueues(cfg: Config, connection: IORedis): Queues {
   const opts = { connection, prefix: cfg.QUEUE_PREFIX };
   const record = new Queue(QUEUES.record, opts);
   const live = new Queue(QUEUES.liveTranscribe, opts);
+  const archive = new Queue(QUEUES.liveArchive, opts);
   const flows = new FlowProducer(opts);
   return {
     record,
     live,
+    archive,
     flows,
     close: async () => {
-      await Promise.all([record.close(), live.close(), flows.close()]);
+      await Promise.all([record.close(), live.close(), archive.close(), flows.close()]);
     },
   };
 }

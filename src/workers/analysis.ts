@@ -1,6 +1,8 @@
 import { decodePcm } from '../shared/ffmpeg';
 
 const RATE = 16_000;
+/** The recording's own rate: what finalize analyses, live or after the room, so both agree. */
+export const ARCHIVE_RATE = 48_000;
 
 export interface SpeechRegion {
   startMs: number;
@@ -9,13 +11,17 @@ export interface SpeechRegion {
 
 export const VAD = { frameMs: 20, thresholdDb: -42, bridgeMs: 400, minMs: 150 };
 
-/** Whether each 20 ms frame of 16 kHz PCM is above the speech threshold (RMS). */
+/** Whether each 20 ms frame of PCM is above the speech threshold (RMS). */
 export class FrameActivity {
   readonly active: boolean[] = [];
   private acc = 0;
   private n = 0;
-  private readonly frame = (RATE * VAD.frameMs) / 1000;
+  private readonly frame: number;
   private readonly threshold = 32768 * 10 ** (VAD.thresholdDb / 20);
+
+  constructor(rate = RATE) {
+    this.frame = (rate * VAD.frameMs) / 1000;
+  }
 
   push(pcm: Int16Array): void {
     for (let i = 0; i < pcm.length; i++) {
@@ -44,34 +50,52 @@ export function regionsFrom(active: boolean[], offsetMs = 0): SpeechRegion[] {
   return regions.filter((r) => r.endMs - r.startMs >= VAD.minMs);
 }
 
+/** Peak level per bin of streamed PCM (0..1, two decimals): enough to draw a waveform. */
+export class PeakBins {
+  readonly peaks: number[] = [];
+  private peak = 0;
+  private n = 0;
+  private readonly bin: number;
+
+  constructor(rate: number, readonly binMs: number) {
+    this.bin = (rate * binMs) / 1000;
+  }
+
+  push(pcm: Int16Array): void {
+    for (let i = 0; i < pcm.length; i++) {
+      const a = Math.abs(pcm[i]);
+      if (a > this.peak) this.peak = a;
+      if (++this.n === this.bin) this.flush();
+    }
+  }
+
+  /** The peaks, with the last partial bin. */
+  finish(): number[] {
+    if (this.n > 0) this.flush();
+    return this.peaks;
+  }
+
+  private flush() {
+    this.peaks.push(Math.round((this.peak / 32768) * 100) / 100);
+    this.peak = 0;
+    this.n = 0;
+  }
+}
+
 /**
  * Where a speaker talks on their own track: 20 ms frames above −42 dBFS RMS, bridged over pauses
  * shorter than 400 ms, regions shorter than 150 ms dropped. Per-speaker tracks hold one voice
  * each, so plain energy is enough and needs no model.
  */
 export async function speechRegions(file: string): Promise<SpeechRegion[]> {
-  const act = new FrameActivity();
-  await decodePcm(file, RATE, (pcm) => act.push(pcm));
+  const act = new FrameActivity(ARCHIVE_RATE);
+  await decodePcm(file, ARCHIVE_RATE, (pcm) => act.push(pcm));
   return regionsFrom(act.active);
 }
 
-/** Peak level per `binMs` of a file (0..1, two decimals): enough to draw a waveform. */
+/** Peak level per `binMs` of a file. */
 export async function waveformPeaks(file: string, binMs = 50): Promise<number[]> {
-  const bin = (RATE * binMs) / 1000;
-  const peaks: number[] = [];
-  let peak = 0;
-  let n = 0;
-  await decodePcm(file, RATE, (pcm) => {
-    for (let i = 0; i < pcm.length; i++) {
-      const a = Math.abs(pcm[i]);
-      if (a > peak) peak = a;
-      if (++n === bin) {
-        peaks.push(Math.round((peak / 32768) * 100) / 100);
-        peak = 0;
-        n = 0;
-      }
-    }
-  });
-  if (n > 0) peaks.push(Math.round((peak / 32768) * 100) / 100);
-  return peaks;
+  const bins = new PeakBins(ARCHIVE_RATE, binMs);
+  await decodePcm(file, ARCHIVE_RATE, (pcm) => bins.push(pcm));
+  return bins.finish();
 }

@@ -4,6 +4,7 @@ import type IORedis from 'ioredis';
 import type { Config } from '../config';
 import { FinalizeJob, QUEUES } from '../contracts/jobs';
 import type { Logger } from '../shared/log';
+import { archiveLive } from './archive/live-archive';
 import { finalize } from './finalize';
 import { publish } from './publish';
 import { makeEngine } from './transcribe';
@@ -28,16 +29,14 @@ export function startWorkers(deps: { cfg: Config; connection: IORedis; s3: S3Cli
     stalledInterval: 5_000,
     maxStalledCount: 3,
   };
+  const liveOpts = { ...opts, concurrency: cfg.INGEST_CONCURRENCY, lockDuration: 30_000 };
   const workers = [
     new Worker(QUEUES.finalize, (job: Job) => finalize(stage, FinalizeJob.parse(job.data), job), opts),
     new Worker(QUEUES.transcribe, (job: Job) => transcribe({ ...stage, engine, timeoutMs: cfg.TRANSCRIBE_TIMEOUT_MS }, FinalizeJob.parse(job.data), job), opts),
     new Worker(QUEUES.publish, (job: Job) => publish(stage, FinalizeJob.parse(job.data), job), opts),
-    // Live transcription jobs last as long as their rooms and mostly wait: many per process.
-    new Worker(QUEUES.liveTranscribe, (job: Job) => transcribeLive({ ...stage, engine, timeoutMs: cfg.TRANSCRIBE_TIMEOUT_MS }, FinalizeJob.parse(job.data), job), {
-      ...opts,
-      concurrency: cfg.INGEST_CONCURRENCY,
-      lockDuration: 30_000,
-    }),
+    // The live jobs last as long as their rooms and mostly wait: many per process.
+    new Worker(QUEUES.liveTranscribe, (job: Job) => transcribeLive({ ...stage, engine, timeoutMs: cfg.TRANSCRIBE_TIMEOUT_MS }, FinalizeJob.parse(job.data), job), liveOpts),
+    new Worker(QUEUES.liveArchive, (job: Job) => archiveLive(stage, FinalizeJob.parse(job.data), job), liveOpts),
   ];
   for (const w of workers) {
     w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));

@@ -15,7 +15,7 @@ import { publish } from '../../src/workers/publish';
 import type { Transcript } from '../../src/workers/transcribe/formats';
 import { OpenAiEngine } from '../../src/workers/transcribe/openai';
 import { transcribe } from '../../src/workers/transcribe/transcribe';
-import { decode } from '../support/audio';
+import { decode, loudness, xcorrLagMs } from '../support/audio';
 import { ARTIFACTS, testAppEnv } from '../support/env';
 import { waitForManifest } from '../support/manifest';
 import { download, getText, testS3 } from '../support/s3';
@@ -111,13 +111,6 @@ test('word error rate is no worse than PocketSphinx on the clips directly, plus 
   expect(recorded).toBeLessThanOrEqual(baseline + 5);
 });
 
-/** Integrated loudness and true peak, as FFmpeg's EBU R128 meter reports them. */
-function loudness(file: string): { I: number; TP: number } {
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-nostdin', '-i', file, '-af', 'ebur128=peak=true', '-f', 'null', '-'], { encoding: 'utf8' });
-  const summary = r.stderr.slice(r.stderr.lastIndexOf('Summary:'));
-  return { I: Number(/I:\s+(-?[\d.]+) LUFS/.exec(summary)![1]), TP: Number(/Peak:\s+(-?[\d.]+) dBFS/.exec(summary)![1]) };
-}
-
 test('each archive file is at −16 ± 1 LUFS with true peak ≤ −1 dBTP', async () => {
   for (const ext of ['opus', 'm4a', 'mp3'] as const) {
     const file = path.join(workdir, `mix.${ext}`);
@@ -128,22 +121,6 @@ test('each archive file is at −16 ± 1 LUFS with true peak ≤ −1 dBTP', asy
     expect(l.TP).toBeLessThanOrEqual(-1);
   }
 });
-
-/** Lag (ms) of b against a where their cross-correlation peaks, within ±maxMs (8 kHz). */
-function xcorrLagMs(a: Float32Array, b: Float32Array, maxMs: number): number {
-  const max = (maxMs * 8000) / 1000;
-  let best = -Infinity;
-  let bestLag = 0;
-  for (let lag = -max; lag <= max; lag++) {
-    let s = 0;
-    for (let i = Math.max(0, -lag); i < a.length && i + lag < b.length; i++) s += a[i] * b[i + lag];
-    if (s > best) {
-      best = s;
-      bestLag = lag;
-    }
-  }
-  return (bestLag * 1000) / 8000;
-}
 
 test('per-speaker files line up with the mix (cross-correlation peak at 0 ± 10 ms)', async () => {
   const mixFile = path.join(workdir, 'mix.opus');

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 
 export const RATE = 48_000;
 
@@ -70,3 +70,27 @@ export function assemble(pieces: Array<{ startMs: number; samples: Float32Array 
   for (const p of pieces) out.set(p.samples, Math.round((p.startMs * RATE) / 1000));
   return out;
 }
+
+/** Integrated loudness and true peak, as FFmpeg's EBU R128 meter reports them. */
+export function loudness(file: string): { I: number; TP: number } {
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-nostdin', '-i', file, '-af', 'ebur128=peak=true', '-f', 'null', '-'], { encoding: 'utf8' });
+  const summary = r.stderr.slice(r.stderr.lastIndexOf('Summary:'));
+  return { I: Number(/I:\s+(-?[\d.]+) LUFS/.exec(summary)![1]), TP: Number(/Peak:\s+(-?[\d.]+) dBFS/.exec(summary)![1]) };
+}
+
+/** Lag (ms) of b against a where their cross-correlation peaks, within ±maxMs (8 kHz). */
+export function xcorrLagMs(a: Float32Array, b: Float32Array, maxMs: number): number {
+  const max = (maxMs * 8000) / 1000;
+  let best = -Infinity;
+  let bestLag = 0;
+  for (let lag = -max; lag <= max; lag++) {
+    let s = 0;
+    for (let i = Math.max(0, -lag); i < a.length && i + lag < b.length; i++) s += a[i] * b[i + lag];
+    if (s > best) {
+      best = s;
+      bestLag = lag;
+    }
+  }
+  return (bestLag * 1000) / 8000;
+}
+

@@ -7,6 +7,7 @@ import { rel } from '../../contracts/layout';
 import type { FinalizeJob } from '../../contracts/jobs';
 import type { SpeakerEntry } from '../../contracts/manifest';
 import { decodePcm } from '../../shared/ffmpeg';
+import { concatPcm, wavFile } from '../../shared/wav';
 import { readManifest } from '../../storage/manifest-io';
 import { FrameActivity, regionsFrom, VAD } from '../analysis';
 import type { StageDeps } from '../stage';
@@ -73,7 +74,7 @@ export async function transcribeLive(
           await writeFile(file, await obj.Body!.transformToByteArray());
           const parts: Int16Array[] = [st.tail, new Int16Array(gap)];
           await decodePcm(file, RATE, (p) => parts.push(Int16Array.from(p)));
-          st.tail = concat(parts);
+          st.tail = concatPcm(parts);
           st.nextChunk = c.index + 1;
           grew = true;
         }
@@ -111,7 +112,7 @@ async function advance(deps: StageDeps & { engine: TranscriptionEngine; timeoutM
     const from = Math.max(st.tailStartMs, w.startMs - PAD_MS);
     const to = Math.min(tailEndMs, w.endMs + PAD_MS);
     const wav = path.join(workdir, 'window.wav');
-    await writeFile(wav, wavFile(st.tail.subarray(Math.round(((from - st.tailStartMs) * RATE) / 1000), Math.round(((to - st.tailStartMs) * RATE) / 1000))));
+    await writeFile(wav, wavFile(st.tail.subarray(Math.round(((from - st.tailStartMs) * RATE) / 1000), Math.round(((to - st.tailStartMs) * RATE) / 1000)), RATE));
     const words = await deps.engine.transcribe(wav, { timeoutMs: Math.min(deps.timeoutMs, 30_000 + (to - from) * 5) });
     st.live.words.push(...words.map((x) => ({ word: x.word, startMs: x.startMs + from, endMs: x.endMs + from })));
   }
@@ -129,32 +130,4 @@ export async function readLive(deps: StageDeps, key: string): Promise<LiveWords 
   } catch {
     return null;
   }
-}
-
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-/** A 16 kHz mono 16-bit WAV file around raw samples. */
-function wavFile(pcm: Int16Array): Buffer {
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0);
-  h.writeUInt32LE(36 + pcm.byteLength, 4);
-  h.write('WAVEfmt ', 8);
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(RATE, 24);
-  h.writeUInt32LE(RATE * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36);
-  h.writeUInt32LE(pcm.byteLength, 40);
-  return Buffer.concat([h, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength)]);
 }
