@@ -47,6 +47,6 @@ if [ ! -f dist/.built ] || [ "$(cat dist/.built)" != "$src_sum" ]; then
   echo "setup: building TypeScript"
   rm -rf dist
   npx tsc -p tsconfig.json
-  mkdir -p dist/player && cp -r src/player/replay dist/player/
+  mkdir -p dist/player && cp -r src/player/replay src/player/live dist/player/
   echo "$src_sum" > dist/.built
 fi

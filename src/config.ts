@@ -46,6 +46,16 @@ export const ConfigSchema = z.object({
   TRANSCRIBE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(120_000),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   MAX_WEBHOOK_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  /** Key of the signed, expiring links hosts hand out for private rooms (HMAC-SHA256). */
+  LINK_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  /** Lifetime of presigned S3 download URLs. */
+  PRESIGN_TTL_SECONDS: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(300),
+  /** Requests per minute one anonymous client (IP) may make to the listing and download endpoints. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /** Requests per minute one client may make for HLS playlists and segments (a player makes ~60). */
+  HLS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(3000),
+  /** Express "trust proxy": which proxies' X-Forwarded-For to believe (a CDN in front of the api). */
+  API_TRUST_PROXY: z.string().default('loopback'),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -8,6 +8,13 @@ import { livekitHttpUrl } from '../shared/livekit';
 import { registry } from '../shared/metrics';
 import type { Queues } from '../shared/queues';
 import { errorHandler, sendError } from './errors';
+import { accessControl } from './access';
+import { EdgeCache } from './edge-cache';
+import { listingRouter } from './listing';
+import { liveRouter } from './live';
+import { openApiDocument } from './openapi';
+import { rateLimits } from './rate-limit';
+import { recordingFilesRouter } from './recording-files';
 import { recordingsRouter } from './recordings';
 import { webhookRouter } from './webhooks';
 
@@ -23,9 +30,21 @@ export function createApp(deps: {
   const log = deps.log.child({ role: 'api' });
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', cfg.API_TRUST_PROXY);
+  const api = { cfg, s3, log, access: accessControl(cfg), cache: new EdgeCache(s3, cfg.S3_BUCKET), control: deps.control };
   app.use(webhookRouter(cfg, deps.queues, deps.control, log));
-  app.use(recordingsRouter({ ...deps, log }));
+  // Players on other sites fetch playlists, segments and status with CORS (no credentials cookies).
+  app.use('/v1/rooms', (req, res, next) => {
+    res.set('Access-Control-Allow-Origin', '*');
+    if (req.method !== 'OPTIONS') return next();
+    res.set({ 'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS', 'Access-Control-Allow-Headers': 'Authorization, Range', 'Access-Control-Max-Age': '600' }).status(204).end();
+  });
+  app.use(rateLimits(cfg));
+  app.get('/v1/openapi.json', (_req, res) => res.json(openApiDocument(cfg)));
+  app.use(recordingsRouter({ ...deps, ...api }));
+  app.use(listingRouter(api));
+  app.use(liveRouter(api));
+  app.use(recordingFilesRouter(api));
 
   app.get('/healthz', async (_req, res) => {
     const checks = await Promise.all([

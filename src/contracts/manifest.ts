@@ -51,6 +51,8 @@ export const Manifest = z.object({
   roomSid: z.string(),
   recordingId: z.string(),
   status: RecordingStatus,
+  /** From the room's metadata when recording started: who may listen (see docs/ACCESS.md). */
+  visibility: z.enum(['public', 'private']).default('public'),
   /** Wall-clock instant of timeline position 0. */
   startedAt: z.string().datetime(),
   endedAt: z.string().datetime().nullable(),

@@ -8,6 +8,7 @@ import { rel } from '../contracts/layout';
 import { Control } from '../shared/control';
 import type { Logger } from '../shared/log';
 import { enqueueAfterRoom, Queues } from '../shared/queues';
+import { roomOptions } from '../contracts/room-metadata';
 import { Recording } from './recording';
 
 /**
@@ -38,7 +39,7 @@ export function startIngest(deps: {
         log.info({ room: data.room, roomSid: data.roomSid }, 'room session is gone; nothing to record');
         return { skipped: 'room not live' };
       }
-      const rec = new Recording(cfg, data, s3, control, log);
+      const rec = new Recording(cfg, data, s3, control, log, roomOptions(info.metadata).visibility);
       live.add(rec);
       // Transcription and the archive files are made while the room runs, so little is left when it ends.
       const after: FinalizeJob = { room: data.room, recordingId: data.recordingId, manifestKey: rec.prefix + rel.manifest };

@@ -5,6 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config';
 import { recordingPrefix, rel, safeKey } from '../contracts/layout';
 import { Manifest, MANIFEST_VERSION } from '../contracts/manifest';
+import { indexKeys } from '../storage/recording-index';
 import type { RecordJob } from '../contracts/jobs';
 import type { ActiveRecording, Control } from '../shared/control';
 import type { Logger } from '../shared/log';
@@ -15,6 +16,7 @@ import { HlsOutput } from './hls-output';
 import { ManifestStore } from './manifest-store';
 import { Mixer } from './mixer';
 import { SpeakerOutputs } from './speaker-output';
+import { SpeakingTracker } from './speaking';
 import { FramePlacer, RecordingClock, SAMPLE_RATE } from './timeline';
 import { Uploader } from './uploader';
 
@@ -45,6 +47,7 @@ export class Recording {
   private readonly egress: EgressParticipant;
   private readonly readers = new Set<Promise<void>>();
   private abortReason: string | undefined;
+  private readonly speaking = new SpeakingTracker();
 
   constructor(
     private readonly cfg: Config,
@@ -52,6 +55,7 @@ export class Recording {
     s3: S3Client,
     private readonly control: Control,
     log: Logger,
+    private readonly visibility: 'public' | 'private' = 'public',
   ) {
     this.prefix = recordingPrefix(job.room, job.recordingId);
     this.spoolDir = path.join(cfg.SPOOL_DIR, safeKey(job.room), job.recordingId);
@@ -64,6 +68,7 @@ export class Recording {
       roomSid: job.roomSid,
       recordingId: job.recordingId,
       status: 'recording',
+      visibility,
       startedAt,
       endedAt: null,
       updatedAt: startedAt,
@@ -132,7 +137,10 @@ export class Recording {
           this.hls.write(pcm);
           this.mixChunks.write(pcm);
         },
-        speaker: (lane, pcm, pos, peak) => this.speakers.write(lane, pcm, pos, peak),
+        speaker: (lane, pcm, pos, peak) => {
+          this.speakers.write(lane, pcm, pos, peak);
+          this.speaking.note(lane.identity, lane.name, pos, pcm.length, peak);
+        },
       },
     );
     this.egress = new EgressParticipant(cfg, job.room, `roomcast-recorder-${job.recordingId}`, this.log, (t) =>
@@ -151,9 +159,13 @@ export class Recording {
 
   async run(): Promise<RecordingResult> {
     metrics.recordingsActive.inc();
-    const active: ActiveRecording = { room: this.job.room, roomSid: this.job.roomSid, recordingId: this.job.recordingId, startedAt: this.store.manifest.startedAt };
+    const active: ActiveRecording = { room: this.job.room, roomSid: this.job.roomSid, recordingId: this.job.recordingId, startedAt: this.store.manifest.startedAt, visibility: this.visibility };
     try {
       this.store.saveNow();
+      // Listed from the start (the listing shows live recordings too); retried like every upload.
+      for (const key of indexKeys(this.job.room, this.job.recordingId, this.visibility, new Date(this.clock.startedAtMs))) {
+        this.uploader.enqueue({ key, body: '', contentType: 'application/octet-stream' });
+      }
       await this.egress.join();
       active.joinedAt = new Date().toISOString();
       await this.control.setActive(this.job.room, active);
@@ -203,6 +215,7 @@ export class Recording {
       if (disconnected) return disconnected;
       const reason = await this.control.stopReason(this.job.recordingId, this.job.roomSid).catch(() => null);
       if (reason) return reason;
+      void this.control.setSpeaking(this.job.room, this.speaking.snapshot(this.job.recordingId, Math.round((this.mixer.position / SAMPLE_RATE) * 1000))).catch(() => undefined);
       if (Date.now() - lastRefresh > 10_000) {
         lastRefresh = Date.now();
         await this.control.setActive(this.job.room, active).catch(() => undefined);

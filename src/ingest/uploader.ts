@@ -86,6 +86,17 @@ export class Uploader {
 
   private async run(item: UploadItem): Promise<void> {
     let delay = BACKOFF_MIN_MS;
+    // Spooled bytes waiting for S3 (grows during an outage): reported, and released once uploaded.
+    const spooled = item.file ? await stat(item.file).then((st) => st.size, () => 0) : 0;
+    metrics.spoolBytes.inc(spooled);
+    try {
+      await this.attempt(item, delay);
+    } finally {
+      metrics.spoolBytes.dec(spooled);
+    }
+  }
+
+  private async attempt(item: UploadItem, delay: number): Promise<void> {
     for (let attempt = 1; !this.stopped; attempt++) {
       let bytes: number;
       try {

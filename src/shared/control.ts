@@ -43,6 +43,15 @@ export class Control {
     if (cur?.recordingId === recordingId) await this.redis.del(this.k('active', room));
   }
 
+  async setSpeaking(room: string, info: LiveSpeaking, ttlSeconds = 10): Promise<void> {
+    await this.redis.set(this.k('speaking', room), JSON.stringify(info), 'EX', ttlSeconds);
+  }
+
+  async getSpeaking(room: string): Promise<LiveSpeaking | null> {
+    const v = await this.redis.get(this.k('speaking', room));
+    return v ? (JSON.parse(v) as LiveSpeaking) : null;
+  }
+
   async listActive(): Promise<ActiveRecording[]> {
     const keys: string[] = [];
     let cursor = '0';
@@ -64,4 +73,13 @@ export interface ActiveRecording {
   startedAt: string;
   /** When the recorder had joined the room. */
   joinedAt?: string;
+  visibility?: 'public' | 'private';
+}
+
+/** Who is speaking in a live room, for the live player: speech intervals on the recording's timeline. */
+export interface LiveSpeaking {
+  recordingId: string;
+  /** Recording time (ms) this was written at. */
+  atMs: number;
+  speakers: Array<{ identity: string; name: string; intervals: Array<[number, number]> }>;
 }

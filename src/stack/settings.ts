@@ -50,28 +50,34 @@ export interface StackSecrets {
   LIVEKIT_API_SECRET: string;
   S3_ACCESS_KEY_ID: string;
   S3_SECRET_ACCESS_KEY: string;
+  LINK_SIGNING_SECRET: string;
 }
+
+const newSecrets = (): StackSecrets => ({
+  LIVEKIT_API_KEY: `API${randomBytes(6).toString('hex')}`,
+  LIVEKIT_API_SECRET: randomBytes(24).toString('base64url'),
+  S3_ACCESS_KEY_ID: `rc${randomBytes(8).toString('hex')}`,
+  S3_SECRET_ACCESS_KEY: randomBytes(24).toString('base64url'),
+  LINK_SIGNING_SECRET: randomBytes(32).toString('base64url'),
+});
 
 /** Random per-stack secrets, made once and kept (0600) in the stack's data folder: never in code. */
 export function stackSecrets(s: StackSettings): StackSecrets {
   const file = path.join(s.dataDir, 'secrets.env');
-  if (existsSync(file)) {
-    const kv = Object.fromEntries(
-      readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((l) => l.includes('='))
-        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-    );
-    return kv as unknown as StackSecrets;
+  const kept = existsSync(file)
+    ? Object.fromEntries(
+        readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('='))
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      )
+    : {};
+  // A secret added in a newer version is made once and kept with the others.
+  const secrets = { ...newSecrets(), ...kept } as StackSecrets;
+  if (Object.keys(secrets).length !== Object.keys(kept).length) {
+    mkdirSync(s.dataDir, { recursive: true });
+    writeFileSync(file, Object.entries(secrets).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
   }
-  mkdirSync(s.dataDir, { recursive: true });
-  const secrets: StackSecrets = {
-    LIVEKIT_API_KEY: `API${randomBytes(6).toString('hex')}`,
-    LIVEKIT_API_SECRET: randomBytes(24).toString('base64url'),
-    S3_ACCESS_KEY_ID: `rc${randomBytes(8).toString('hex')}`,
-    S3_SECRET_ACCESS_KEY: randomBytes(24).toString('base64url'),
-  };
-  writeFileSync(file, Object.entries(secrets).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
   return secrets;
 }
 
@@ -88,6 +94,7 @@ export function stackAppEnv(s: StackSettings): Record<string, string> {
     S3_BUCKET: s.bucket,
     S3_ACCESS_KEY_ID: sec.S3_ACCESS_KEY_ID,
     S3_SECRET_ACCESS_KEY: sec.S3_SECRET_ACCESS_KEY,
+    LINK_SIGNING_SECRET: sec.LINK_SIGNING_SECRET,
     S3_FORCE_PATH_STYLE: 'true',
     PUBLIC_BASE_URL: `http://127.0.0.1:${s.apiPort}`,
     API_HOST: '127.0.0.1',

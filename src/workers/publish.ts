@@ -38,7 +38,7 @@ export async function publish(deps: StageDeps, data: FinalizeJob, job?: Job): Pr
       { label: 'Mix (Opus)', href: up(rel.mixArchive('opus')), type: 'audio/ogg' },
       { label: 'Mix (M4A)', href: up(rel.mixArchive('m4a')), type: 'audio/mp4' },
       { label: 'Mix (MP3)', href: up(rel.mixArchive('mp3')), type: 'audio/mpeg' },
-      ...timeline.speakers.map((s) => ({ label: `${s.name} (Opus)`, href: up(rel.speakerFile(s.key)), type: 'audio/ogg' })),
+      ...timeline.speakers.map((s) => ({ label: `${s.name} (Opus)`, href: up(rel.speakerFile(s.key)), type: 'audio/ogg', hostOnly: true })),
       ...(transcript
         ? [
             { label: 'Transcript (JSON)', href: up(rel.transcript('json')), type: 'application/json' },

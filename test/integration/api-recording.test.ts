@@ -152,7 +152,7 @@ test('bad bodies and unknown recordings get clear 4xx errors and leave a live re
   // A well-formed id of a recording that does not exist, and a file kind that is not served.
   const ghost = await fetch(`${api}/v1/rooms/${name}/recordings/20200101T000000Z-RM_nothing/manifest.json`);
   expect(ghost.status).toBe(404);
-  expect(((await ghost.json()) as any).error.code).toBe('not_found');
+  expect(((await ghost.json()) as any).error.code).toBe('recording_not_found');
   const secret = await fetch(`${api}/v1/rooms/${name}/recordings/20200101T000000Z-RM_nothing/speakers/a/chunk_000000.flac`);
   expect(secret.status).toBe(400);
   expect((await fetch(`${api}/v1/no/such/endpoint`)).status).toBe(404);

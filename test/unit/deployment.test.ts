@@ -15,6 +15,7 @@ const sample: Record<string, string> = {
   LIVEKIT_API_SECRET: 's'.repeat(40),
   S3_ACCESS_KEY_ID: 'roomcast',
   S3_SECRET_ACCESS_KEY: 'x'.repeat(20),
+  LINK_SIGNING_SECRET: 'l'.repeat(40),
 };
 
 /** Compose's interpolation: ${V}, ${V:-default}, ${V:?error}, and $$ for a literal $. */

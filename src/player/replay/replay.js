@@ -4,7 +4,12 @@
   'use strict';
   const $ = (id) => document.getElementById(id);
   const audio = $('audio');
-  const data = await (await fetch('data.json', { cache: 'no-cache' })).json();
+  // A private room's page is opened with credentials (?token=… or a host's signed link): every
+  // request the page makes carries them on.
+  const params = new URLSearchParams(location.search);
+  const creds = new URLSearchParams([...params].filter(([k]) => ['token', 'exp', 'sig', 'scope'].includes(k))).toString();
+  const withCreds = (url) => (creds ? url + (url.includes('?') ? '&' : '?') + creds : url);
+  const data = await (await fetch(withCreds('data.json'), { cache: 'no-cache' })).json();
   const fmt = (s) => {
     s = Math.max(0, Math.floor(s));
     const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
@@ -21,13 +26,13 @@
   const start = Number(new URLSearchParams(location.search).get('t'));
   if (window.Hls && window.Hls.isSupported()) {
     const hls = new window.Hls({ startPosition: Number.isFinite(start) && start > 0 ? start : -1 });
-    hls.loadSource(data.hls);
+    hls.loadSource(withCreds(data.hls));
     hls.attachMedia(audio);
   } else {
-    audio.src = data.hls;
+    audio.src = withCreds(data.hls);
     if (start > 0) audio.addEventListener('loadedmetadata', () => (audio.currentTime = start), { once: true });
   }
-  if (data.vtt) $('captions').src = data.vtt;
+  if (data.vtt) $('captions').src = withCreds(data.vtt);
   const track = audio.textTracks[0];
   if (track) {
     track.mode = 'hidden';
@@ -76,10 +81,11 @@
     li.children[2].textContent = fmt(s.talkMs / 1000) + ' talking';
     $('speakers').append(li);
   }
-  for (const d of data.downloads) {
+  // Raw per-speaker files are for hosts: offered only on a page opened with a token.
+  for (const d of data.downloads.filter((x) => !x.hostOnly || params.has('token'))) {
     const li = document.createElement('li');
     const a = document.createElement('a');
-    a.href = d.href;
+    a.href = withCreds(d.href);
     a.textContent = d.label;
     a.setAttribute('download', '');
     a.dataset.type = d.type;

@@ -1,0 +1,85 @@
+import express, { Router } from 'express';
+import path from 'node:path';
+import { z } from 'zod';
+import { rel } from '../contracts/layout';
+import { Manifest } from '../contracts/manifest';
+import type { Control } from '../shared/control';
+import { listIndex } from '../storage/recording-index';
+import { LINK_ANY_RECORDING, requireHost, requireListener } from './access';
+import { HttpError } from './errors';
+import { parseParam, RoomName } from './params';
+import type { ApiDeps } from './recording-context';
+
+/** The live player's files: built into dist/player/live, or read from src/ under ts-jest. */
+const PLAYER = path.resolve(__dirname, '..', 'player', 'live');
+const HLS_JS = require.resolve('hls.js/dist/hls.min.js');
+const LinkRequest = z.object({ ttlSeconds: z.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600) }).strict();
+
+/** The live player page per room, its status endpoint (live? who is speaking? replay ready?) and room-wide links. */
+export function liveRouter(deps: ApiDeps & { control: Control }): Router {
+  const { cfg, s3, control } = deps;
+  const base = cfg.PUBLIC_BASE_URL.replace(/\/$/, '');
+  const router = Router();
+
+  router.get('/v1/rooms/:room/live', (req, res) => {
+    parseParam(RoomName, req.params.room, 'room');
+    res.set('Cache-Control', 'public, max-age=300').sendFile(path.join(PLAYER, 'index.html'));
+  });
+  router.use('/player/live', express.static(PLAYER, { maxAge: '5m', index: false }));
+  router.get('/player/hls.min.js', (_req, res) => res.set('Cache-Control', 'public, max-age=86400').sendFile(HLS_JS));
+
+  router.get('/v1/rooms/:room/live/status', async (req, res) => {
+    const room = parseParam(RoomName, req.params.room, 'room');
+    const access = await deps.access.resolve(req, room);
+    const roomUrl = `${base}/v1/rooms/${encodeURIComponent(room)}`;
+    const withCreds = (url: string, visibility: string) => (visibility === 'private' && access.query ? `${url}?${access.query}` : url);
+    res.set('Cache-Control', 'no-cache').set('Access-Control-Allow-Origin', '*');
+    const active = await control.getActive(room);
+    if (active) {
+      const visibility = active.visibility ?? 'public';
+      requireListener(access, visibility);
+      const speaking = await control.getSpeaking(room);
+      res.json({
+        room,
+        live: true,
+        recordingId: active.recordingId,
+        startedAt: active.startedAt,
+        visibility,
+        playlist: withCreds(`${roomUrl}/recordings/${active.recordingId}/hls/live.m3u8`, visibility),
+        speaking: speaking?.recordingId === active.recordingId ? speaking : null,
+        replay: null,
+      });
+      return;
+    }
+    // Not live: the room's latest recording, and whether its replay page is there yet.
+    const { entries } = await listIndex(s3, cfg.S3_BUCKET, { room, includePrivate: access.role !== 'anonymous', limit: 1 });
+    if (entries.length === 0) throw new HttpError(404, 'room_not_found', 'this room is not live and has no recordings');
+    const e = entries[0];
+    const obj = await deps.cache.get(`rooms/${e.roomKey}/${e.recordingId}/${rel.manifest}`, 1000);
+    const m = obj ? Manifest.parse(JSON.parse(obj.body.toString('utf8'))) : null;
+    if (!m) throw new HttpError(404, 'room_not_found', 'this room is not live and has no recordings');
+    requireListener(access, m.visibility);
+    res.json({
+      room,
+      live: m.status === 'recording',
+      recordingId: m.recordingId,
+      startedAt: m.startedAt,
+      visibility: m.visibility,
+      playlist: null,
+      speaking: null,
+      replay: { ready: !!m.files.replay, url: withCreds(`${roomUrl}/recordings/${m.recordingId}/replay/index.html`, m.visibility) },
+    });
+  });
+
+  // A signed link to the room's live page and every recording of it, for a private room's listeners.
+  router.post('/v1/rooms/:room/links', express.json({ limit: '4kb' }), async (req, res) => {
+    const room = parseParam(RoomName, req.params.room, 'room');
+    requireHost(await deps.access.resolve(req, room));
+    const body = LinkRequest.safeParse(req.body ?? {});
+    if (!body.success) throw new HttpError(400, 'invalid_body', body.error.issues[0]?.message ?? 'invalid body');
+    const link = deps.access.signLink(room, LINK_ANY_RECORDING, body.data.ttlSeconds);
+    res.status(201).json({ livePlayerUrl: `${base}/v1/rooms/${encodeURIComponent(room)}/live?${link.query}`, query: link.query, expiresAt: link.expiresAt.toISOString() });
+  });
+
+  return router;
+}

@@ -1,0 +1,162 @@
+import type { Config } from '../config';
+
+/**
+ * The api's OpenAPI 3.1 description, served at /v1/openapi.json. The tests validate the api's
+ * JSON responses against these schemas (test/support/openapi.ts), so a change to a response
+ * that is not made here fails them.
+ */
+const str = { type: 'string' };
+const nullableStr = { type: ['string', 'null'] };
+const int = { type: 'integer', minimum: 0 };
+const urlMap = { type: 'object', additionalProperties: { type: 'string' } };
+
+const schemas = {
+  Error: {
+    type: 'object',
+    required: ['error'],
+    additionalProperties: false,
+    properties: { error: { type: 'object', required: ['code', 'message'], additionalProperties: false, properties: { code: str, message: str } } },
+  },
+  Recording: {
+    type: 'object',
+    required: ['room', 'recordingId', 'status', 'visibility', 'startedAt', 'endedAt', 'durationMs', 'speakers', 'gaps', 'processing', 'urls'],
+    additionalProperties: false,
+    properties: {
+      room: str,
+      recordingId: str,
+      status: { enum: ['recording', 'finalizing', 'complete', 'failed'] },
+      visibility: { enum: ['public', 'private'] },
+      startedAt: { type: 'string', format: 'date-time' },
+      endedAt: { type: ['string', 'null'], format: 'date-time' },
+      durationMs: int,
+      speakers: { type: 'array', items: { type: 'object', required: ['identity', 'name', 'key', 'joinedMs'], properties: { identity: str, name: str, key: str, joinedMs: int } } },
+      gaps: { type: 'array', items: { type: 'object' } },
+      processing: { type: 'object', additionalProperties: { type: 'object', required: ['status', 'at', 'attempt'], properties: { status: { enum: ['running', 'done', 'failed'] }, at: str, attempt: int, tookMs: { type: 'number' }, error: str } } },
+      urls: {
+        type: 'object',
+        required: ['manifest', 'livePlaylist', 'playlist', 'livePlayer', 'replay', 'waveform', 'timeline', 'mix', 'transcript', 'speakers', 'zip'],
+        additionalProperties: false,
+        properties: {
+          manifest: str, livePlaylist: nullableStr, playlist: str, livePlayer: nullableStr, replay: nullableStr, waveform: nullableStr, timeline: nullableStr,
+          mix: urlMap, transcript: urlMap,
+          speakers: { description: 'Hosts only (null for others).', oneOf: [urlMap, { type: 'null' }] },
+          zip: { ...nullableStr, description: 'Hosts only.' },
+        },
+      },
+    },
+  },
+  RecordingList: {
+    type: 'object',
+    required: ['recordings', 'nextCursor'],
+    additionalProperties: false,
+    properties: {
+      recordings: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['room', 'recordingId', 'status', 'visibility', 'startedAt', 'durationMs', 'speakers', 'url', 'replay'],
+          additionalProperties: false,
+          properties: { room: str, recordingId: str, status: str, visibility: { enum: ['public', 'private'] }, startedAt: str, durationMs: int, speakers: { type: 'array', items: str }, url: str, replay: nullableStr },
+        },
+      },
+      nextCursor: { ...nullableStr, description: 'Pass as ?cursor= for the next (older) page; null on the last page.' },
+    },
+  },
+  LiveRooms: {
+    type: 'object',
+    required: ['rooms'],
+    additionalProperties: false,
+    properties: { rooms: { type: 'array', items: { type: 'object', required: ['room', 'recordingId', 'startedAt', 'livePlayer', 'livePlaylist'], additionalProperties: false, properties: { room: str, recordingId: str, startedAt: str, livePlayer: str, livePlaylist: str } } } },
+  },
+  LiveStatus: {
+    type: 'object',
+    required: ['room', 'live', 'recordingId', 'startedAt', 'visibility', 'playlist', 'speaking', 'replay'],
+    additionalProperties: false,
+    properties: {
+      room: str, live: { type: 'boolean' }, recordingId: str, startedAt: str, visibility: { enum: ['public', 'private'] }, playlist: nullableStr,
+      speaking: {
+        oneOf: [
+          { type: 'null' },
+          { type: 'object', required: ['recordingId', 'atMs', 'speakers'], properties: { recordingId: str, atMs: int, speakers: { type: 'array', items: { type: 'object', required: ['identity', 'name', 'intervals'], properties: { identity: str, name: str, intervals: { type: 'array', items: { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 2 } } } } } } },
+        ],
+      },
+      replay: { oneOf: [{ type: 'null' }, { type: 'object', required: ['ready', 'url'], additionalProperties: false, properties: { ready: { type: 'boolean' }, url: str } }] },
+    },
+  },
+  RecordingLink: { type: 'object', required: ['replayUrl', 'recordingUrl', 'query', 'expiresAt'], additionalProperties: false, properties: { replayUrl: str, recordingUrl: str, query: str, expiresAt: str } },
+  RoomLink: { type: 'object', required: ['livePlayerUrl', 'query', 'expiresAt'], additionalProperties: false, properties: { livePlayerUrl: str, query: str, expiresAt: str } },
+  RecordingStarted: { type: 'object', required: ['recordingId', 'room'], additionalProperties: false, properties: { recordingId: str, room: str } },
+  Health: { type: 'object', required: ['ok', 'checks'], properties: { ok: { type: 'boolean' }, checks: { type: 'array', items: { type: 'object', required: ['name', 'ok', 'ms'], properties: { name: str, ok: { type: 'boolean' }, ms: int, error: str } } } } },
+};
+
+const ref = (name: keyof typeof schemas) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: keyof typeof schemas, description: string) => ({ description, content: { 'application/json': { schema: ref(name) } } });
+const err = (description: string) => json('Error', description);
+const errors = {
+  '400': err('Invalid room name, recording id, file name or query'),
+  '401': err('Credentials missing (private room) or not verifying (forged, expired, other secret)'),
+  '403': err('Credentials for another room or recording, or without the right grant'),
+  '404': err('No such room, recording or file'),
+  '429': err('Rate limited (anonymous clients)'),
+};
+const p = (name: string, description: string, schema: object = str) => ({ name, in: 'path', required: true, description, schema });
+const room = p('room', 'LiveKit room name (no slashes or control characters, ≤128 characters)', { type: 'string', maxLength: 128 });
+const recordingId = p('recordingId', 'Recording id, e.g. 20261125T201500Z-RM_abc', { type: 'string', pattern: '^\\d{8}T\\d{6}Z-[A-Za-z0-9_]+$' });
+const credentials = [
+  { name: 'token', in: 'query', required: false, description: 'LiveKit access token (for players that cannot send headers)', schema: str },
+  { name: 'exp', in: 'query', required: false, description: 'Signed link: expiry (unix seconds)', schema: { type: 'integer' } },
+  { name: 'sig', in: 'query', required: false, description: 'Signed link: signature', schema: str },
+  { name: 'scope', in: 'query', required: false, description: 'Signed link: recording id or *', schema: str },
+];
+const page = [
+  { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+  { name: 'cursor', in: 'query', required: false, schema: str },
+];
+const binary = (types: string[], description: string) => ({ description, content: Object.fromEntries(types.map((t) => [t, { schema: { type: 'string', format: 'binary' } }])) });
+
+export function openApiDocument(cfg: Pick<Config, 'PUBLIC_BASE_URL'>) {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'roomcast', version: '1', description: 'Live HLS, replays, downloads and transcripts of LiveKit audio rooms. Errors are always {"error":{"code","message"}}.' },
+    servers: [{ url: cfg.PUBLIC_BASE_URL }],
+    components: {
+      schemas,
+      securitySchemes: { livekitToken: { type: 'http', scheme: 'bearer', bearerFormat: 'LiveKit access token (JWT)' } },
+    },
+    paths: {
+      '/healthz': { get: { summary: 'Redis, S3 and LiveKit reachability', responses: { '200': json('Health', 'All reachable'), '503': json('Health', 'Something is not') } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format', content: { 'text/plain': { schema: str } } } } } },
+      '/v1/rooms': { get: { summary: 'Rooms being recorded now (public ones)', responses: { '200': json('LiveRooms', 'Live rooms, newest first'), '429': errors['429'] } } },
+      '/v1/recordings': { get: { summary: 'Public recordings, newest first', parameters: page, responses: { '200': json('RecordingList', 'One page'), '400': errors['400'], '429': errors['429'] } } },
+      '/v1/rooms/{room}/recordings': { get: { summary: "A room's recordings, newest first (private ones with credentials)", parameters: [room, ...page, ...credentials], responses: { '200': json('RecordingList', 'One page'), '400': errors['400'], '401': errors['401'] } } },
+      '/v1/rooms/{room}/recording': {
+        post: { summary: 'Start recording (host)', security: [{ livekitToken: [] }], parameters: [room], responses: { '202': json('RecordingStarted', 'Queued'), '400': errors['400'], '401': errors['401'], '403': errors['403'], '404': errors['404'], '409': err('Already recording'), '413': err('Body too large') } },
+        delete: { summary: 'Stop recording (host)', security: [{ livekitToken: [] }], parameters: [room], responses: { '202': json('RecordingStarted', 'Stopping'), '400': errors['400'], '401': errors['401'], '403': errors['403'], '404': errors['404'] } },
+      },
+      '/v1/rooms/{room}/live': { get: { summary: 'Live player page', parameters: [room, ...credentials], responses: { '200': { description: 'HTML', content: { 'text/html': { schema: str } } }, '400': errors['400'] } } },
+      '/v1/rooms/{room}/live/status': { get: { summary: 'Is the room live, who is speaking, is the replay ready', parameters: [room, ...credentials], responses: { '200': json('LiveStatus', 'Status'), ...errors } } },
+      '/v1/rooms/{room}/links': { post: { summary: 'Signed, expiring link to the live page and every recording of the room (host)', security: [{ livekitToken: [] }], parameters: [room], requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { ttlSeconds: { type: 'integer', minimum: 60 } } } } } }, responses: { '201': json('RoomLink', 'Link'), ...errors } } },
+      '/v1/rooms/{room}/recordings/{recordingId}': {
+        get: { summary: 'A recording and URLs for everything in it the caller may have', parameters: [room, recordingId, ...credentials], responses: { '200': json('Recording', 'The recording'), ...errors } },
+        delete: { summary: 'Delete a recording and every object of it (host)', security: [{ livekitToken: [] }], parameters: [room, recordingId], responses: { '204': { description: 'Deleted' }, '409': err('Still recording'), ...errors } },
+      },
+      '/v1/rooms/{room}/recordings/{recordingId}/links': { post: { summary: 'Signed, expiring link to this recording (host)', security: [{ livekitToken: [] }], parameters: [room, recordingId], requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { ttlSeconds: { type: 'integer', minimum: 60 } } } } } }, responses: { '201': json('RecordingLink', 'Link'), ...errors } } },
+      '/v1/rooms/{room}/recordings/{recordingId}/download/{file}': {
+        get: {
+          summary: 'Download: mix.{opus,m4a,mp3}, transcript.{json,vtt,srt,txt}, speakers/{key}.opus (host). ?via=presigned answers 302 to a short-lived S3 URL.',
+          parameters: [room, recordingId, p('file', 'Download name'), { name: 'via', in: 'query', required: false, schema: { enum: ['api', 'presigned'] } }, ...credentials],
+          responses: { '200': binary(['audio/ogg', 'audio/mp4', 'audio/mpeg', 'application/json', 'text/vtt', 'application/x-subrip', 'text/plain'], 'The file (Range supported)'), '206': { description: 'Part of the file' }, '302': { description: 'Presigned S3 URL in Location' }, ...errors },
+        },
+      },
+      '/v1/rooms/{room}/recordings/{recordingId}/download/all.zip': { get: { summary: 'Every speaker file and transcript as one zip, streamed (host)', security: [{ livekitToken: [] }], parameters: [room, recordingId], responses: { '200': binary(['application/zip'], 'Zip'), ...errors } } },
+      '/v1/rooms/{room}/recordings/{recordingId}/{file}': {
+        get: {
+          summary: 'Recording files for players: hls/live.m3u8, hls/index.m3u8, hls/seg_NNNNNN.ts (immutable), manifest.json, final/*, transcript/*, replay/*',
+          parameters: [room, recordingId, p('file', 'File path within the recording'), ...credentials],
+          responses: { '200': binary(['application/vnd.apple.mpegurl', 'video/mp2t', 'application/json', 'text/html'], 'The file'), ...errors },
+        },
+      },
+      '/v1/webhooks/livekit': { post: { summary: "LiveKit's webhooks (signed with the API key/secret)", responses: { '200': { description: 'Accepted' }, '400': errors['400'], '401': errors['401'], '413': err('Body too large') } } },
+    },
+  };
+}

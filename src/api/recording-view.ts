@@ -1,0 +1,41 @@
+import type { RecordingContext } from './recording-context';
+
+/** GET /v1/rooms/{room}/recordings/{id}: the recording, and a URL for everything in it the caller may have. */
+export function recordingView(r: RecordingContext) {
+  const m = r.manifest;
+  const host = r.access.role === 'host';
+  const has = (kind: string) => !!m.files[kind];
+  const formats = <T extends string>(exts: readonly T[], kind: (e: T) => string, path: (e: T) => string) =>
+    Object.fromEntries(exts.filter((e) => has(kind(e))).map((e) => [e, r.url(path(e))]));
+  return {
+    room: m.room,
+    recordingId: m.recordingId,
+    status: m.status,
+    visibility: m.visibility,
+    startedAt: m.startedAt,
+    endedAt: m.endedAt,
+    durationMs: m.durationMs,
+    speakers: m.speakers.map((sp) => ({ identity: sp.identity, name: sp.name, key: sp.key, joinedMs: sp.joinedMs })),
+    gaps: m.gaps,
+    processing: m.processing,
+    urls: {
+      manifest: r.url('manifest.json'),
+      livePlaylist: m.status === 'recording' ? r.url('hls/live.m3u8') : null,
+      playlist: r.url('hls/index.m3u8'),
+      livePlayer: m.status === 'recording' ? livePlayerUrl(r) : null,
+      replay: has('replay') ? r.url('replay/index.html') : null,
+      waveform: has('waveform') ? r.url('final/waveform.json') : null,
+      timeline: has('speakerTimeline') ? r.url('final/speakers.json') : null,
+      mix: formats(['opus', 'm4a', 'mp3'] as const, (e) => `mix.${e}`, (e) => `download/mix.${e}`),
+      transcript: formats(['json', 'vtt', 'srt', 'txt'] as const, (e) => `transcript.${e}`, (e) => `download/transcript.${e}`),
+      // Raw per-speaker audio is for hosts only, always.
+      speakers: host ? Object.fromEntries(m.speakers.filter((sp) => has(`speaker.${sp.key}`)).map((sp) => [sp.key, r.url(`download/speakers/${sp.key}.opus`)])) : null,
+      zip: host && m.speakers.some((sp) => has(`speaker.${sp.key}`)) ? r.url('download/all.zip') : null,
+    },
+  };
+}
+
+function livePlayerUrl(r: RecordingContext): string {
+  const base = r.url('').replace(/\/recordings\/[^/?]+.*$/, '/live');
+  return r.manifest.visibility === 'private' && r.access.query ? `${base}?${r.access.query}` : base;
+}
