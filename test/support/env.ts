@@ -11,6 +11,7 @@ export const TEST_STACK_ENV = {
 };
 
 export const testSettings = () => stackSettings({ ...process.env, ...TEST_STACK_ENV });
-export const testAppEnv = (): Record<string, string> => ({ ...stackAppEnv(testSettings()), LOG_LEVEL: 'info' });
+/** Presigned links live 3 s in the tests, so their expiry can be seen. */
+export const testAppEnv = (): Record<string, string> => ({ ...stackAppEnv(testSettings()), LOG_LEVEL: 'info', PRESIGN_TTL_SECONDS: '3' });
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 export { ROOT };

@@ -49,13 +49,15 @@ export async function runScenario(o: {
   /** What each speaker says, instead of tone bursts. */
   cues?: Record<string, Cue[]>;
   during?: (stop: () => boolean) => Promise<void>;
+  /** Room metadata, e.g. {"roomcast":{"visibility":"private"}}. */
+  metadata?: string;
 }): Promise<ScenarioResult> {
   const { env } = o;
   const rooms = new RoomServiceClient(env.LIVEKIT_URL.replace(/^ws/, 'http'), env.LIVEKIT_API_KEY, env.LIVEKIT_API_SECRET);
   const redis = new IORedis(env.REDIS_URL);
   const control = new Control(redis, env.QUEUE_PREFIX);
   const createdAtMs = Date.now();
-  await rooms.createRoom({ name: o.room, emptyTimeout: 120 });
+  await rooms.createRoom({ name: o.room, emptyTimeout: 120, metadata: o.metadata });
   let active: ActiveRecording | null = null;
   while (!active) {
     if (Date.now() - createdAtMs > 15_000) throw new Error('no recorder joined within 15 s');
