@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 LIVEKIT_VERSION=v1.13.5
 VERSITYGW_VERSION=v1.8.0
-APT_PACKAGES=(ffmpeg sox espeak-ng chromium pocketsphinx pocketsphinx-en-us pocketsphinx-testdata redis-server)
+APT_PACKAGES=(ffmpeg sox espeak-ng chromium pocketsphinx pocketsphinx-en-us pocketsphinx-testdata redis-server wrk)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -20,6 +20,7 @@ import { ARTIFACTS, testAppEnv } from '../support/env';
 import { waitForManifest } from '../support/manifest';
 import { download, getText, testS3 } from '../support/s3';
 import { runScenario, ScenarioResult } from '../support/scenario';
+import { livekitToken } from '../support/tokens';
 import { wer, words } from '../support/wer';
 
 /**
@@ -225,17 +226,27 @@ test('the replay page plays, follows, seeks, searches, deep-links and offers wor
     expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await phone.screenshot({ path: path.join(ARTIFACTS, 'replay-phone.png'), fullPage: true });
 
-    // Every download link answers 200 with its type and length.
-    const links = await page.$$eval('#downloads a', (as) => as.map((a) => ({ href: (a as HTMLAnchorElement).href, type: (a as HTMLElement).dataset.type! })));
-    expect(links.length).toBe(3 + manifest.speakers.length + 4);
-    for (const l of links) {
-      const res = await fetch(l.href);
-      const body = await res.arrayBuffer();
-      expect({ href: l.href, status: res.status }).toEqual({ href: l.href, status: 200 });
-      expect(res.headers.get('content-type')).toContain(l.type);
-      expect(Number(res.headers.get('content-length'))).toBe(body.byteLength);
-      expect(body.byteLength).toBeGreaterThan(50);
-    }
+    // Every download link answers 200 with its type and length. Listeners get the mix and the
+    // transcripts; a page opened with a host's token also offers each speaker's own file.
+    const linksOf = () => page.$$eval('#downloads a', (as) => as.map((a) => ({ href: (a as HTMLAnchorElement).href, type: (a as HTMLElement).dataset.type! })));
+    const check = async (links: Array<{ href: string; type: string }>) => {
+      for (const l of links) {
+        const res = await fetch(l.href);
+        const body = await res.arrayBuffer();
+        expect({ href: l.href, status: res.status }).toEqual({ href: l.href, status: 200 });
+        expect(res.headers.get('content-type')).toContain(l.type);
+        expect(Number(res.headers.get('content-length'))).toBe(body.byteLength);
+        expect(body.byteLength).toBeGreaterThan(50);
+      }
+    };
+    const listenerLinks = await linksOf();
+    expect(listenerLinks.length).toBe(3 + 4);
+    await check(listenerLinks);
+    await page.goto(`${base}?token=${await livekitToken(env, manifest.room, { roomAdmin: true })}`);
+    await page.waitForSelector('body[data-ready="true"]');
+    const hostLinks = await linksOf();
+    expect(hostLinks.length).toBe(3 + manifest.speakers.length + 4);
+    await check(hostLinks);
   } finally {
     await browser.close();
   }

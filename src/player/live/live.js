@@ -32,8 +32,11 @@
       // more than 8 s behind rather than jump, and never hold more than 30 s behind the playhead.
       const hls = new window.Hls({ liveSyncDuration: 3, liveMaxLatencyDuration: 8, maxLiveSyncPlaybackRate: 1.2, backBufferLength: 30, maxBufferLength: 10, manifestLoadingMaxRetry: 10, levelLoadingMaxRetry: 10 });
       hls.on(window.Hls.Events.ERROR, (_e, data) => {
+        console.warn('hls.js:', data.type, data.details, data.fatal ? '(fatal)' : '');
         if (!data.fatal) return;
-        if (data.type === window.Hls.ErrorTypes.NETWORK_ERROR) hls.startLoad();
+        // The playlist appears with the room's first segment: until then, ask again.
+        if (data.details === 'manifestLoadError' || data.details === 'manifestLoadTimeOut') setTimeout(() => hls.loadSource(playlist), 1000);
+        else if (data.type === window.Hls.ErrorTypes.NETWORK_ERROR) hls.startLoad();
         else if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
       });
       hls.loadSource(playlist);
@@ -89,12 +92,14 @@
         state.startedAtMs = Date.parse(s.startedAt);
         if (s.live && s.playlist) start(s.playlist);
         if (!s.live && s.replay) {
-          if (s.replay.ready) {
+          // The room is over, but a listener is some seconds behind it: let them hear the end first.
+          const heardAll = !state.playlist || audio.ended || audio.paused || state.endedFor > 20;
+          state.endedFor = (state.endedFor || 0) + 1;
+          if (s.replay.ready && heardAll) {
             location.href = s.replay.url;
             return;
           }
-          $('state').textContent = 'The room has ended; its replay is being prepared…';
-          if (state.hls) state.hls.stopLoad();
+          $('state').textContent = s.replay.ready ? 'The room has ended: the replay follows.' : 'The room has ended; its replay is being prepared…';
         }
         render(s);
       } else if (r.status === 404) {
