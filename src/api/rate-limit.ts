@@ -17,6 +17,6 @@ export function rateLimits(cfg: Config): RequestHandler[] {
   const common = { windowMs: 60_000, standardHeaders: 'draft-8' as const, legacyHeaders: false, handler };
   return [
     rateLimit({ ...common, limit: cfg.HLS_RATE_LIMIT_PER_MINUTE, skip: (req) => !req.path.startsWith('/v1/') || !isHls(req) || !anonymous(req) }),
-    rateLimit({ ...common, limit: cfg.RATE_LIMIT_PER_MINUTE, skip: (req) => !req.path.startsWith('/v1/') || isHls(req) || req.path.startsWith('/v1/webhooks') || !anonymous(req) }),
+    rateLimit({ ...common, limit: cfg.RATE_LIMIT_PER_MINUTE, skip: (req) => !req.path.startsWith('/v1/') || isHls(req) || req.path.startsWith('/v1/webhooks') || req.path === '/v1/openapi.json' || !anonymous(req) }),
   ];
 }
