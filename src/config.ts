@@ -54,6 +54,8 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   /** Requests per minute one client may make for HLS playlists and segments (a player makes ~60). */
   HLS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(3000),
+  /** Keep the live edge (playlists ~0.5 s, recent segments) in api memory instead of asking S3 each time. */
+  API_EDGE_CACHE: bool.default(true),
   /** Express "trust proxy": which proxies' X-Forwarded-For to believe (a CDN in front of the api). */
   API_TRUST_PROXY: z.string().default('loopback'),
 });

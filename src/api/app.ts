@@ -31,7 +31,7 @@ export function createApp(deps: {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', cfg.API_TRUST_PROXY);
-  const api = { cfg, s3, log, access: accessControl(cfg), cache: new EdgeCache(s3, cfg.S3_BUCKET), control: deps.control };
+  const api = { cfg, s3, log, access: accessControl(cfg), cache: new EdgeCache(s3, cfg.S3_BUCKET, 64 * 1024 * 1024, cfg.API_EDGE_CACHE), control: deps.control };
   app.use(webhookRouter(cfg, deps.queues, deps.control, log));
   // Players on other sites fetch playlists, segments and status with CORS (no credentials cookies).
   app.use('/v1/rooms', (req, res, next) => {

@@ -19,9 +19,11 @@ export class EdgeCache {
     private readonly s3: S3Client,
     private readonly bucket: string,
     private readonly maxBytes = 64 * 1024 * 1024,
+    private readonly enabled = true,
   ) {}
 
   get(key: string, ttlMs: number): Promise<CachedObject | null> {
+    if (!this.enabled) return this.fetch(key);
     const hit = this.entries.get(key);
     if (hit && Date.now() - hit.at < hit.ttlMs) {
       this.entries.delete(key); // most recently used last

@@ -27,6 +27,9 @@ export interface RecordingContext {
   url: (path: string, withCredentials?: boolean) => string;
 }
 
+/** Manifests parsed once per cached copy: a live room's players ask many times a second. */
+const parsed = new WeakMap<object, Manifest>();
+
 /** Validates the path, reads the manifest (404 if none) and who the caller is for this room. */
 export async function loadRecording(deps: ApiDeps, req: Request): Promise<RecordingContext> {
   const room = parseParam(RoomName, req.params.room, 'room');
@@ -36,7 +39,8 @@ export async function loadRecording(deps: ApiDeps, req: Request): Promise<Record
   // The manifest changes while recording; a second in the cache is what a live playlist gets too.
   const obj = await deps.cache.get(prefix + rel.manifest, 1000);
   if (!obj) throw new HttpError(404, 'recording_not_found', 'no such recording');
-  const manifest = Manifest.parse(JSON.parse(obj.body.toString('utf8')));
+  let manifest = parsed.get(obj);
+  if (!manifest) parsed.set(obj, (manifest = Manifest.parse(JSON.parse(obj.body.toString('utf8')))));
   if (manifest.room !== room) throw new HttpError(404, 'recording_not_found', 'no such recording');
   const base = `${deps.cfg.PUBLIC_BASE_URL.replace(/\/$/, '')}/v1/rooms/${encodeURIComponent(room)}/recordings/${recordingId}`;
   const url = (p: string, withCredentials = manifest.visibility === 'private') =>

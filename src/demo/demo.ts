@@ -1,5 +1,6 @@
 import { roomService } from '../shared/livekit';
 import IORedis from 'ioredis';
+import { AccessToken } from 'livekit-server-sdk';
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../config';
 import { recordingPrefix, rel } from '../contracts/layout';
@@ -40,7 +41,8 @@ export async function runDemo(opts: { seconds?: number } = {}): Promise<void> {
     const active = await waitUntil(() => control.getActive(roomName), 15_000);
     const base = `${cfg.PUBLIC_BASE_URL}/v1/rooms/${encodeURIComponent(roomName)}/recordings/${active.recordingId}`;
     out(`recording ${active.recordingId}`);
-    out(`live HLS:  ${base}/hls/live.m3u8   (full event playlist: ${base}/hls/index.m3u8)`);
+    out(`live player: ${cfg.PUBLIC_BASE_URL}/v1/rooms/${encodeURIComponent(roomName)}/live   (open it now: it plays the room ~4 s behind)`);
+    out(`live HLS:    ${base}/hls/live.m3u8   (full event playlist: ${base}/hls/index.m3u8)`);
 
     const epoch = Date.now() + 1500;
     const cues: Record<string, Cue[]> = {
@@ -104,6 +106,19 @@ export async function runDemo(opts: { seconds?: number } = {}): Promise<void> {
     const text = await fetch(`${base}/${rel.transcript('txt')}`).then((r) => (r.ok ? r.text() : null)).catch(() => null);
     out(`\ntranscript (${cfg.TRANSCRIBE_ENGINE}):\n${text ?? '(none: ' + (manifest.processing.transcribe?.error ?? 'not transcribed') + ')'}`);
     out(`replay page: ${base}/${rel.replayPage}`);
+    // A host's token (as the app would mint for the room's host) and what it opens.
+    const hostToken = new AccessToken(cfg.LIVEKIT_API_KEY, cfg.LIVEKIT_API_SECRET, { identity: 'demo-host', ttl: '1h' });
+    hostToken.addGrant({ room: roomName, roomAdmin: true });
+    const host = await hostToken.toJwt();
+    out(`
+host token (1 h, roomAdmin for ${roomName}):
+  ${host}`);
+    out(`recording with every URL:  curl -H 'Authorization: Bearer <token>' ${base}`);
+    out('downloads:');
+    for (const f of ['mix.opus', 'mix.m4a', 'mix.mp3', 'transcript.vtt', 'transcript.srt', 'transcript.txt', 'transcript.json']) out(`  ${base}/download/${f}`);
+    for (const sp of manifest.speakers) out(`  ${base}/download/speakers/${sp.key}.opus?token=${host}   (hosts only)`);
+    out(`  ${base}/download/all.zip?token=${host}   (every speaker + transcripts, hosts only)`);
+    out(`replay page as host (offers the speakers' files): ${base}/${rel.replayPage}?token=${host}`);
   } finally {
     redis.disconnect();
     s3.destroy();

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { dispose } from '@livekit/rtc-node';
-import { chromium, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
 import { ARTIFACTS, testAppEnv } from '../support/env';
+import { listenForTone, matchOnsets } from '../support/live-listener';
 import { checkAgainstSpec } from '../support/openapi';
 import { runScenario, sleep } from '../support/scenario';
 
@@ -20,38 +21,6 @@ afterAll(() => {
 
 const TONE_HZ = 1000;
 const TONES_AT = [7_000, 12_000, 17_000, 22_000];
-
-/** Listens to the page's audio element through Web Audio and notes when a 1 kHz tone starts. */
-async function listenForTone(page: Page) {
-  await page.evaluate((hz) => {
-    const audio = document.getElementById('audio') as HTMLAudioElement;
-    const ctx = new AudioContext();
-    const analyser = ctx.createAnalyser();
-    analyser.fftSize = 1024;
-    ctx.createMediaElementSource(audio).connect(analyser);
-    analyser.connect(ctx.destination);
-    const buf = new Float32Array(analyser.fftSize);
-    const w = (2 * Math.PI * hz) / ctx.sampleRate;
-    const heard: number[] = [];
-    let quietSince = 0;
-    (window as any).toneOnsets = heard;
-    setInterval(() => {
-      analyser.getFloatTimeDomainData(buf);
-      let s1 = 0, s2 = 0;
-      for (let i = 0; i < buf.length; i++) {
-        const s0 = buf[i] + 2 * Math.cos(w) * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-      }
-      const amp = (2 * Math.sqrt(Math.max(0, s1 * s1 + s2 * s2 - 2 * Math.cos(w) * s1 * s2))) / buf.length;
-      const now = Date.now();
-      if (amp > 0.03) {
-        if (quietSince && now - quietSince > 1000) heard.push(now);
-        quietSince = 0;
-      } else if (!quietSince) quietSince = now;
-    }, 10);
-  }, TONE_HZ);
-}
 
 test('the live page plays, a bot\'s tone reaches it within seconds, it shows who speaks, then switches to the replay', async () => {
   const room = `live-${Date.now()}`;
@@ -87,7 +56,7 @@ test('the live page plays, a bot\'s tone reaches it within seconds, it shows who
       during: async (stopped) => {
         await page.goto(`${api}/v1/rooms/${room}/live`);
         await page.waitForFunction(() => (window as any).roomcastLive?.status?.live === true, null, { timeout: 15_000 });
-        await listenForTone(page);
+        await listenForTone(page, TONE_HZ);
         while (!stopped()) {
           const s = await page.evaluate(() => ({
             t: (document.getElementById('audio') as HTMLAudioElement).currentTime,
@@ -106,13 +75,7 @@ test('the live page plays, a bot\'s tone reaches it within seconds, it shows who
     // The listener is seconds behind the room: the last tone arrives after the room has ended.
     await page.waitForFunction((n) => (window as any).toneOnsets?.length >= n, TONES_AT.length, { timeout: 15_000 }).catch(() => undefined);
     const onsets: number[] = await page.evaluate(() => (window as any).toneOnsets ?? []);
-    // Onsets are matched to tones in order, each used once.
-    let next = 0;
-    for (const atMs of TONES_AT) {
-      const sent = r.epochMs + atMs;
-      while (next < onsets.length && onsets[next] <= sent) next++;
-      if (next < onsets.length && onsets[next] < sent + 12_000) delays.push((onsets[next++] - sent) / 1000);
-    }
+    delays.push(...matchOnsets(onsets, TONES_AT.map((atMs) => r.epochMs + atMs)));
     console.log(`speaker → listener delay (s): ${delays.map((d) => d.toFixed(2)).join(', ')}; tones heard ${delays.length}/${TONES_AT.length}; speaking seen: ${[...speakingSeen].join(', ')}`);
     expect(currentTimes[currentTimes.length - 1]).toBeGreaterThan(currentTimes.find((t) => t > 0) ?? Infinity);
     // The player joins a few seconds in: every tone after that is heard.
