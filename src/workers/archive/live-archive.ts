@@ -65,16 +65,19 @@ export async function archiveLive(deps: StageDeps & LiveArchiveOptions, data: Fi
       const chunkMs = m.speakerFormat.chunkSeconds * 1000;
       const mixNewest = Math.max(-1, ...m.mix.chunks.map((c) => c.index));
       const feed = (stream: ArchiveStream, chunks: ChunkEntry[]) => feedChunks(stream, chunks, {
-        read: (c) => readChunk(deps.s3, deps.bucket, prefix + c.key, c, path.join(workdir, `c${scratch++ % 4}.flac`)),
+        read: (c) => readChunk(deps.s3, deps.bucket, prefix + c.key, c, path.join(workdir, `c${scratch++ % 8}.flac`)),
         chunkMs,
         endedAtMs: ended ? m.durationMs : null,
         settledBelow: mixNewest - SETTLE_CHUNKS + 1,
+        maxChunks: 1,
       });
-      await feed(mix, m.mix.chunks);
       for (const sp of m.speakers) {
-        let st = speakers.get(sp.key);
-        if (!st) speakers.set(sp.key, (st = new SpeakerStream(path.join(workdir, `speaker-${speakers.size}.opus`))));
-        await feed(st, sp.chunks);
+        if (!speakers.has(sp.key)) speakers.set(sp.key, new SpeakerStream(path.join(workdir, `speaker-${speakers.size}.opus`)));
+      }
+      // A chunk of every stream in turn, so all of them advance together.
+      for (let fed = 1; fed > 0; ) {
+        fed = await feed(mix, m.mix.chunks);
+        for (const sp of m.speakers) fed += await feed(speakers.get(sp.key)!, sp.chunks);
       }
       status.chunks = { mix: mix.read, ...Object.fromEntries([...speakers].map(([k, s]) => [k, s.read])) };
       if (Date.now() - savedAt > 1000) {

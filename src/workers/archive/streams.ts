@@ -48,8 +48,8 @@ export abstract class ArchiveStream {
 export async function feedChunks(
   stream: ArchiveStream,
   chunks: ChunkEntry[],
-  o: { read: (c: ChunkEntry) => Promise<Int16Array>; chunkMs: number; endedAtMs: number | null; settledBelow: number },
-): Promise<void> {
+  o: { read: (c: ChunkEntry) => Promise<Int16Array>; chunkMs: number; endedAtMs: number | null; settledBelow: number; maxChunks?: number },
+): Promise<number> {
   const byIndex = new Map(chunks.map((c) => [c.index, c]));
   const newest = Math.max(-1, ...byIndex.keys());
   const ended = o.endedAtMs !== null;
@@ -59,12 +59,13 @@ export async function feedChunks(
   let ahead: { index: number; pcm: Promise<Int16Array> } | null = null;
   const fetch = (c: ChunkEntry) => {
     const pcm = ahead?.index === c.index ? ahead.pcm : o.read(c);
-    const next = byIndex.get(c.index + 1);
+    const next = o.maxChunks === undefined ? byIndex.get(c.index + 1) : undefined;
     ahead = next ? { index: next.index, pcm: o.read(next) } : null;
     ahead?.pcm.catch(() => undefined);
     return pcm;
   };
-  while (stream.next < total) {
+  let fed = 0;
+  while (stream.next < total && fed < (o.maxChunks ?? Infinity)) {
     const k = stream.next;
     const c = byIndex.get(k);
     if (c) {
@@ -74,8 +75,10 @@ export async function feedChunks(
       await stream.push(new Int16Array(samplesFor(Math.min(o.chunkMs, (o.endedAtMs ?? Infinity) - k * o.chunkMs))), limit);
     } else break;
     stream.next++;
+    fed++;
   }
-  if (ended && stream.samples < limit) await stream.push(new Int16Array(limit - stream.samples), limit);
+  if (ended && stream.next >= total && stream.samples < limit) await stream.push(new Int16Array(limit - stream.samples), limit);
+  return fed;
 }
 
 /** A stream written to a file as it comes (FLAC, or whatever the arguments say). */
