@@ -22,6 +22,8 @@ export class FlacChunkWriter {
     chunkSeconds: number;
     /** Timeline position of the first sample that will be written. */
     startPosition: number;
+    /** What the chunk holding startPosition already had before it (a resumed recording); silence otherwise. */
+    lead?: Int16Array;
     uploader: Uploader;
     log: Logger;
     onUploaded: (chunk: ChunkEntry) => void;
@@ -57,9 +59,9 @@ export class FlacChunkWriter {
         });
       },
     });
-    // Lead-in silence from the chunk boundary keeps the chunk aligned to the timeline.
+    // Lead-in from the chunk boundary (silence, or the audio it had) keeps the chunk aligned to the timeline.
     const lead = o.startPosition - first * chunkSamples;
-    if (lead > 0) this.encoder.write(new Int16Array(lead));
+    if (lead > 0) this.encoder.write(o.lead && o.lead.length === lead ? o.lead : new Int16Array(lead));
   }
 
   get pid(): number | undefined {
@@ -79,9 +81,10 @@ export class FlacChunkWriter {
   }
 }
 
-/** Adds a chunk to a manifest list once, in order (an upload retried after success adds nothing). */
+/** Adds a chunk to a manifest list, in order; a chunk rewritten after a resume replaces its entry. */
 export function addChunk(list: ChunkEntry[], c: ChunkEntry): void {
-  if (list.some((x) => x.index === c.index)) return;
-  list.push(c);
+  const at = list.findIndex((x) => x.index === c.index);
+  if (at >= 0) list[at] = c;
+  else list.push(c);
   list.sort((a, b) => a.index - b.index);
 }

@@ -3,7 +3,8 @@ import type { Logger } from '../shared/log';
 import { metrics } from '../shared/metrics';
 import { rel } from '../contracts/layout';
 import { SegmentingEncoder } from './encoder';
-import { HlsPlaylists } from './playlists';
+import { HlsPlaylists, PlaylistSegment } from './playlists';
+import { SAMPLE_RATE } from './timeline';
 import type { Uploader } from './uploader';
 
 export interface HlsOutputOptions {
@@ -17,6 +18,8 @@ export interface HlsOutputOptions {
   uploader: Uploader;
   log: Logger;
   onSegmentUploaded: (count: number, bytes: number) => void;
+  /** A resumed recording: the segments already listed, and the timeline position (samples) it goes on from. */
+  resume?: { segments: PlaylistSegment[]; position: number };
 }
 
 const PLAYLIST = 'application/vnd.apple.mpegurl';
@@ -36,7 +39,11 @@ export class HlsOutput {
   private toSkip = AAC_PRIMING_SAMPLES;
 
   constructor(private readonly o: HlsOutputOptions) {
-    this.playlists = new HlsPlaylists(o.segmentSeconds, o.liveWindow);
+    const listed = o.resume?.segments ?? [];
+    const firstSeq = listed.length ? listed[listed.length - 1].seq + 1 : 0;
+    const offsetSeconds = (o.resume?.position ?? 0) / SAMPLE_RATE;
+    this.playlists = new HlsPlaylists(o.segmentSeconds, o.liveWindow, firstSeq);
+    this.playlists.seed(listed);
     this.encoder = new SegmentingEncoder({
       name: 'hls',
       codec: ['-c:a', 'aac', '-b:a', `${o.bitrateKbps}k`],
@@ -44,7 +51,7 @@ export class HlsOutput {
       dir: path.join(o.spoolDir, path.dirname(rel.hlsSegment(0))),
       pattern: 'seg_%06d.ts',
       segmentSeconds: o.segmentSeconds,
-      startNumber: 0,
+      startNumber: firstSeq,
       log: o.log,
       onSegment: (s) => {
         const key = o.prefix + rel.hlsSegment(s.index);
@@ -61,8 +68,9 @@ export class HlsOutput {
               seq: s.index,
               uri: path.basename(key),
               duration: s.end - s.start,
-              programDateTime: new Date(o.startedAtMs + s.start * 1000),
-              discontinuity: false,
+              programDateTime: new Date(o.startedAtMs + (offsetSeconds + s.start) * 1000),
+              // A new encoder after a resume: timestamps and continuity start over.
+              discontinuity: !!o.resume && s.index === firstSeq,
             });
             if (grew) this.publish(false);
             o.onSegmentUploaded(this.playlists.count, bytes);

@@ -27,6 +27,11 @@ export class HlsPlaylists {
     this.nextSeq = firstSeq;
   }
 
+  /** The segments a resumed recording had already listed. */
+  seed(list: readonly PlaylistSegment[]): void {
+    this.segments.push(...list);
+  }
+
   get count(): number {
     return this.segments.length;
   }

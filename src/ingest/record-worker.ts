@@ -1,10 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { roomService } from '../shared/livekit';
-import { Job, Worker } from 'bullmq';
+import { DelayedError, Job, Worker } from 'bullmq';
 import type IORedis from 'ioredis';
 import type { Config } from '../config';
 import { FinalizeJob, liveArchiveJobId, liveTranscribeJobId, QUEUES, RecordJob } from '../contracts/jobs';
-import { rel } from '../contracts/layout';
+import { recordingPrefix, rel } from '../contracts/layout';
+import { readManifest } from '../storage/manifest-io';
+import { closeLeftOpen, prepareResume } from './resume-job';
 import { Control } from '../shared/control';
 import type { Logger } from '../shared/log';
 import { enqueueAfterRoom, Queues } from '../shared/queues';
@@ -30,24 +32,39 @@ export function startIngest(deps: {
 
   const worker = new Worker(
     QUEUES.record,
-    async (job: Job) => {
+    async (job: Job, token?: string) => {
       const data = RecordJob.parse(job.data);
+      const prefix = recordingPrefix(data.room, data.recordingId);
+      const after: FinalizeJob = { room: data.room, recordingId: data.recordingId, manifestKey: prefix + rel.manifest };
+      // A recording already begun (its ingest crashed, was killed or handed it over): go on with it.
+      const previous = await readManifest(s3, cfg.S3_BUCKET, after.manifestKey);
+      if (previous && previous.status !== 'recording') return { skipped: `recording is ${previous.status}` };
+      const resume = previous ? await prepareResume(deps, data, previous, log) : undefined;
       // A job can outlive its room (a late retry, a webhook replayed after the room ended): never
       // create a room by joining it.
       const [info] = await rooms.listRooms([data.room]);
       if (!info || info.sid !== data.roomSid) {
+        if (resume) {
+          await closeLeftOpen(deps, prefix, resume, log);
+          await enqueueAfterRoom(queues.flows, after);
+          return { closed: 'the room ended while no ingest recorded it' };
+        }
         log.info({ room: data.room, roomSid: data.roomSid }, 'room session is gone; nothing to record');
         return { skipped: 'room not live' };
       }
-      const rec = new Recording(cfg, data, s3, control, log, roomOptions(info.metadata).visibility);
+      const rec = new Recording(cfg, data, s3, control, log, previous?.visibility ?? roomOptions(info.metadata).visibility, resume);
       live.add(rec);
       // Transcription and the archive files are made while the room runs, so little is left when it ends.
-      const after: FinalizeJob = { room: data.room, recordingId: data.recordingId, manifestKey: rec.prefix + rel.manifest };
       const liveOpts = { attempts: 5, backoff: { type: 'exponential' as const, delay: 2000 }, removeOnComplete: { age: 7 * 24 * 3600 } };
       await queues.live.add('live', after, { jobId: liveTranscribeJobId(data.recordingId), ...liveOpts });
       await queues.archive.add('archive', after, { jobId: liveArchiveJobId(data.recordingId), ...liveOpts });
       try {
         const result = await rec.run();
+        if (result.handedOver) {
+          // Back in the queue at once: another ingest (or this one restarted) resumes it.
+          await job.moveToDelayed(Date.now(), token);
+          throw new DelayedError();
+        }
         await enqueueAfterRoom(queues.flows, after);
         return result;
       } finally {
@@ -58,7 +75,12 @@ export function startIngest(deps: {
       connection,
       prefix: cfg.QUEUE_PREFIX,
       concurrency: cfg.INGEST_CONCURRENCY,
-      lockDuration: 30_000,
+      // A killed ingest's rooms are noticed as stalled and resumed by another within ~8 s: the
+      // lock lapses 5 s after its last renewal, stalled jobs are looked for every 2 s. A recording
+      // can be resumed many times over its life.
+      lockDuration: 5_000,
+      stalledInterval: 2_000,
+      maxStalledCount: 1000,
     },
   );
   worker.on('failed', (job, err) => log.error({ err, jobId: job?.id }, 'record job failed'));
@@ -66,10 +88,10 @@ export function startIngest(deps: {
 
   return {
     worker,
-    /** SIGTERM: stop taking rooms, end the ones in progress cleanly (flush, upload, hand over). */
+    /** SIGTERM: stop taking rooms; flush and upload the ones in progress and hand them to another ingest. */
     drain: async () => {
       const closing = worker.close();
-      for (const rec of live) rec.abort('ingest shutting down');
+      for (const rec of live) rec.handOver('ingest shutting down');
       await closing;
     },
   };

@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { hostname } from 'node:os';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -15,18 +16,29 @@ import { addChunk, FlacChunkWriter } from './flac-chunks';
 import { HlsOutput } from './hls-output';
 import { ManifestStore } from './manifest-store';
 import { Mixer } from './mixer';
+import { OldAudio, ResumePoint } from './resume';
 import { SpeakerOutputs } from './speaker-output';
+import { recordingSpoolDir } from './resume-job';
+import { ownerDirName } from './spool-recovery';
 import { SpeakingTracker } from './speaking';
 import { FramePlacer, RecordingClock, SAMPLE_RATE } from './timeline';
 import { Uploader } from './uploader';
 
 const TICK_MS = 100;
+/** How often a recorder checks it still owns its room (a resumed copy elsewhere takes it over). */
+const OWNER_CHECK_MS = 1000;
+const LOST = '\u0000lost';
+
+/** This process no longer records the room: another ingest resumed it (this one had stalled). */
+export class RoomLostError extends Error {}
 const STOP_POLL_MS = 250;
 
 export interface RecordingResult {
   manifestKey: string;
   durationMs: number;
   stopReason: string;
+  /** Left open for another ingest to resume (SIGTERM), rather than ended. */
+  handedOver?: boolean;
 }
 
 /**
@@ -35,10 +47,14 @@ export interface RecordingResult {
  */
 export class Recording {
   readonly prefix: string;
+  readonly recordingDir: string;
   private readonly spoolDir: string;
   private readonly log: Logger;
   private readonly uploader: Uploader;
-  private readonly clock = new RecordingClock();
+  private readonly clock: RecordingClock;
+  /** Who records the room now: a resumed copy elsewhere replaces it, and this one then stops. */
+  readonly owner = randomBytes(6).toString('hex');
+  private readonly oldMix: OldAudio | undefined;
   private readonly store: ManifestStore;
   private readonly mixer: Mixer;
   private readonly hls: HlsOutput;
@@ -47,6 +63,7 @@ export class Recording {
   private readonly egress: EgressParticipant;
   private readonly readers = new Set<Promise<void>>();
   private abortReason: string | undefined;
+  private handingOver = false;
   private readonly speaking = new SpeakingTracker();
 
   constructor(
@@ -56,13 +73,22 @@ export class Recording {
     private readonly control: Control,
     log: Logger,
     private readonly visibility: 'public' | 'private' = 'public',
+    private readonly resume?: ResumePoint,
   ) {
     this.prefix = recordingPrefix(job.room, job.recordingId);
-    this.spoolDir = path.join(cfg.SPOOL_DIR, safeKey(job.room), job.recordingId);
+    this.recordingDir = recordingSpoolDir(cfg, job.room, job.recordingId);
+    this.spoolDir = path.join(this.recordingDir, ownerDirName(this.owner));
+    this.clock = new RecordingClock(resume ? Date.parse(resume.manifest.startedAt) : undefined);
+    const oldOf = (name: string) => {
+      const o = resume?.old.get(name);
+      return o ? new OldAudio(o.chunkIndex * cfg.SPEAKER_CHUNK_SECONDS * SAMPLE_RATE, o.pcm) : undefined;
+    };
+    this.oldMix = oldOf('mix');
+    const position = resume?.position ?? 0;
     this.log = log.child({ room: job.room, recordingId: job.recordingId });
     this.uploader = new Uploader(s3, cfg.S3_BUCKET, this.log);
     const startedAt = new Date(this.clock.startedAtMs).toISOString();
-    const manifest: Manifest = {
+    const manifest: Manifest = resume ? { ...resume.manifest, status: 'recording', updatedAt: new Date().toISOString() } : {
       version: MANIFEST_VERSION,
       room: job.room,
       roomSid: job.roomSid,
@@ -102,6 +128,7 @@ export class Recording {
       startedAtMs: this.clock.startedAtMs,
       uploader: this.uploader,
       log: this.log,
+      resume: resume ? { segments: resume.segments, position } : undefined,
       onSegmentUploaded: (count, bytes) =>
         this.store.update((m) => {
           m.hls.segments = count;
@@ -116,6 +143,7 @@ export class Recording {
       uploader: this.uploader,
       manifest: this.store,
       log: this.log,
+      old: new Map(resume?.manifest.speakers.map((sp) => [sp.identity, oldOf(sp.identity)]).filter((e): e is [string, OldAudio] => !!e[1])),
     });
     this.mixChunks = new FlacChunkWriter({
       name: 'mix',
@@ -123,7 +151,8 @@ export class Recording {
       relKey: rel.mixChunk,
       prefix: this.prefix,
       chunkSeconds: cfg.SPEAKER_CHUNK_SECONDS,
-      startPosition: 0,
+      startPosition: position,
+      lead: this.oldMix?.leadUpTo(position),
       uploader: this.uploader,
       log: this.log,
       onUploaded: (c) => this.store.update((m) => addChunk(m.mix.chunks, c)),
@@ -133,7 +162,8 @@ export class Recording {
       SAMPLE_RATE / 10,
       Math.round((cfg.MIX_LATENCY_MS * SAMPLE_RATE) / 1000),
       {
-        mix: (pcm) => {
+        mix: (pcm, pos) => {
+          if (this.oldMix) pcm = this.oldMix.overlay(pos, pcm);
           this.hls.write(pcm);
           this.mixChunks.write(pcm);
         },
@@ -142,6 +172,7 @@ export class Recording {
           this.speaking.note(lane.identity, lane.name, pos, pcm.length, peak);
         },
       },
+      position,
     );
     this.egress = new EgressParticipant(cfg, job.room, `roomcast-recorder-${job.recordingId}`, this.log, (t) =>
       this.addTrack(t),
@@ -153,13 +184,22 @@ export class Recording {
     this.abortReason ??= reason;
   }
 
+  /**
+   * SIGTERM: everything so far is flushed and uploaded, but the recording stays open for another
+   * ingest to resume (run() then resolves with handedOver).
+   */
+  handOver(reason: string): void {
+    this.handingOver = true;
+    this.abort(reason);
+  }
+
   get ffmpegPids(): number[] {
     return [this.hls.pid, this.mixChunks.pid, ...this.speakers.pids].filter((p): p is number => !!p);
   }
 
   async run(): Promise<RecordingResult> {
     metrics.recordingsActive.inc();
-    const active: ActiveRecording = { room: this.job.room, roomSid: this.job.roomSid, recordingId: this.job.recordingId, startedAt: this.store.manifest.startedAt, visibility: this.visibility };
+    const active: ActiveRecording = { room: this.job.room, roomSid: this.job.roomSid, recordingId: this.job.recordingId, startedAt: this.store.manifest.startedAt, visibility: this.visibility, owner: this.owner };
     try {
       this.store.saveNow();
       // Listed from the start (the listing shows live recordings too); retried like every upload.
@@ -169,10 +209,18 @@ export class Recording {
       await this.egress.join();
       active.joinedAt = new Date().toISOString();
       await this.control.setActive(this.job.room, active);
-      this.log.info({ host: hostname(), prefix: this.prefix }, 'recording started');
+      if (this.resume) {
+        // Silence from where the lost process's audio ends to now, at its place on the timeline.
+        const fromMs = Math.round((this.resume.position / SAMPLE_RATE) * 1000);
+        const toMs = Math.round((this.clock.now() / SAMPLE_RATE) * 1000);
+        this.store.update((m) => m.gaps.push({ fromMs, toMs, reason: 'ingest lost (crash, kill or lost lock); resumed by another' }));
+        metrics.resumes.inc();
+        this.log.warn({ fromMs, toMs, gapMs: toMs - fromMs }, 'recording resumed');
+      } else this.log.info({ host: hostname(), prefix: this.prefix }, 'recording started');
       const ticker = setInterval(() => this.mixer.tick(), TICK_MS);
       const stopReason = await this.waitForStop(active);
       clearInterval(ticker);
+      if (stopReason === LOST) throw new RoomLostError(`another ingest now records ${this.job.recordingId}`);
       return await this.finish(stopReason);
     } catch (err) {
       this.hls.kill();
@@ -182,7 +230,7 @@ export class Recording {
       throw err;
     } finally {
       metrics.recordingsActive.dec();
-      await this.control.clearActive(this.job.room, this.job.recordingId).catch(() => undefined);
+      await this.control.clearActive(this.job.room, this.job.recordingId, this.owner).catch(() => undefined);
     }
   }
 
@@ -210,11 +258,17 @@ export class Recording {
     let disconnected: string | undefined;
     void this.egress.closed.then((r) => (disconnected = `disconnected: ${r}`));
     let lastRefresh = Date.now();
+    let lastOwnerCheck = Date.now();
     for (;;) {
       if (this.abortReason) return this.abortReason;
       if (disconnected) return disconnected;
       const reason = await this.control.stopReason(this.job.recordingId, this.job.roomSid).catch(() => null);
       if (reason) return reason;
+      if (Date.now() - lastOwnerCheck > OWNER_CHECK_MS) {
+        lastOwnerCheck = Date.now();
+        const now = await this.control.getActive(this.job.room).catch(() => null);
+        if (now && now.recordingId === this.job.recordingId && now.owner && now.owner !== this.owner) return LOST;
+      }
       void this.control.setSpeaking(this.job.room, this.speaking.snapshot(this.job.recordingId, Math.round((this.mixer.position / SAMPLE_RATE) * 1000))).catch(() => undefined);
       if (Date.now() - lastRefresh > 10_000) {
         lastRefresh = Date.now();
@@ -232,18 +286,21 @@ export class Recording {
     this.mixer.flush(end);
     await Promise.all([this.hls.close(), this.mixChunks.close(), this.speakers.close()]);
     await this.uploader.drain();
-    this.hls.publish(true);
+    const handedOver = this.handingOver;
+    this.hls.publish(!handedOver);
     const durationMs = Math.round((end / SAMPLE_RATE) * 1000);
     this.store.update((m) => {
+      m.durationMs = durationMs;
+      if (handedOver) return;
       m.status = 'finalizing';
       m.endedAt = new Date(this.clock.startedAtMs + durationMs).toISOString();
-      m.durationMs = durationMs;
       m.hls.ended = true;
     });
     this.store.saveNow();
     await this.uploader.drain();
     await rm(this.spoolDir, { recursive: true, force: true });
-    this.log.info({ durationMs, segments: this.hls.playlists.count }, 'recording handed over');
-    return { manifestKey: this.prefix + rel.manifest, durationMs, stopReason };
+    await rmdir(this.recordingDir).catch(() => undefined); // only if no other owner's folder is left
+    this.log.info({ durationMs, segments: this.hls.playlists.count, handedOver }, handedOver ? 'recording handed over to another ingest' : 'recording ended; handed to the workers');
+    return { manifestKey: this.prefix + rel.manifest, durationMs, stopReason, handedOver };
   }
 }

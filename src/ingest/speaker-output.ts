@@ -2,6 +2,7 @@ import { rel } from '../contracts/layout';
 import type { Logger } from '../shared/log';
 import { addChunk, FlacChunkWriter } from './flac-chunks';
 import type { ManifestStore } from './manifest-store';
+import type { OldAudio } from './resume';
 import { SAMPLE_RATE, SpeakerLane } from './timeline';
 import type { Uploader } from './uploader';
 
@@ -20,10 +21,14 @@ export class SpeakerOutputs {
       uploader: Uploader;
       manifest: ManifestStore;
       log: Logger;
+      /** A resumed recording: each speaker's audio already in the chunk where it goes on. */
+      old?: Map<string, OldAudio>;
     },
   ) {}
 
   write(lane: SpeakerLane, pcm: Int16Array, pos: number, peak: number): void {
+    const old = this.o.old?.get(lane.identity);
+    if (old) pcm = old.overlay(pos, pcm);
     let w = this.writers.get(lane.identity);
     if (!w) {
       w = new FlacChunkWriter({
@@ -33,6 +38,7 @@ export class SpeakerOutputs {
         prefix: this.o.prefix,
         chunkSeconds: this.o.chunkSeconds,
         startPosition: pos,
+        lead: old?.leadUpTo(pos),
         uploader: this.o.uploader,
         log: this.o.log,
         onUploaded: (c) =>

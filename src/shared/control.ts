@@ -38,9 +38,10 @@ export class Control {
     return v ? (JSON.parse(v) as ActiveRecording) : null;
   }
 
-  async clearActive(room: string, recordingId: string): Promise<void> {
+  /** Clears the room's active mark if it is still this recording's (and this owner's). */
+  async clearActive(room: string, recordingId: string, owner?: string): Promise<void> {
     const cur = await this.getActive(room);
-    if (cur?.recordingId === recordingId) await this.redis.del(this.k('active', room));
+    if (cur?.recordingId === recordingId && (!owner || !cur.owner || cur.owner === owner)) await this.redis.del(this.k('active', room));
   }
 
   async setSpeaking(room: string, info: LiveSpeaking, ttlSeconds = 10): Promise<void> {
@@ -74,6 +75,8 @@ export interface ActiveRecording {
   /** When the recorder had joined the room. */
   joinedAt?: string;
   visibility?: 'public' | 'private';
+  /** The ingest that records it now (a resumed recording gets a new owner). */
+  owner?: string;
 }
 
 /** Who is speaking in a live room, for the live player: speech intervals on the recording's timeline. */

@@ -1,0 +1,101 @@
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as HLS from 'hls-parser';
+import { rel } from '../contracts/layout';
+import type { ChunkEntry, Manifest } from '../contracts/manifest';
+import { decodePcm } from '../shared/ffmpeg';
+import { concatPcm } from '../shared/wav';
+import type { PlaylistSegment } from './playlists';
+import { SAMPLE_RATE } from './timeline';
+
+/**
+ * Where a recording that lost its ingest (crash, kill, lost lock) goes on: after the last HLS
+ * segment already listed, on the same timeline (the clock keeps the original start). The chunks
+ * that hold that point are read back, so the resumed writers rewrite them with the old audio
+ * first: nothing that reached S3 is lost, and the gap up to the first new audio stays as silence.
+ */
+export interface ResumePoint {
+  manifest: Manifest;
+  segments: PlaylistSegment[];
+  /** Timeline position (samples) the resumed mixer starts at. */
+  position: number;
+  /** Old audio of the chunk holding `position`, per stream ('mix' or a speaker identity), from the chunk's start. */
+  old: Map<string, { chunkIndex: number; pcm: Int16Array }>;
+}
+
+/** `segments`: the event playlist's (readSegments) plus any recovered from a dead process's spool. */
+export async function findResumePoint(s3: S3Client, bucket: string, prefix: string, manifest: Manifest, segments: PlaylistSegment[]): Promise<ResumePoint> {
+  const last = segments[segments.length - 1];
+  const startedAtMs = Date.parse(manifest.startedAt);
+  const position = last ? Math.round(((last.programDateTime.getTime() - startedAtMs) / 1000 + last.duration) * SAMPLE_RATE) : 0;
+  const chunkSamples = manifest.speakerFormat.chunkSeconds * SAMPLE_RATE;
+  const k = Math.floor(position / chunkSamples);
+  const old = new Map<string, { chunkIndex: number; pcm: Int16Array }>();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'roomcast-resume-'));
+  try {
+    const streams: Array<[string, ChunkEntry[]]> = [['mix', manifest.mix.chunks], ...manifest.speakers.map((s) => [s.identity, s.chunks] as [string, ChunkEntry[]])];
+    for (const [name, chunks] of streams) {
+      const c = chunks.find((x) => x.index === k);
+      if (!c) continue;
+      const file = path.join(dir, 'chunk.flac');
+      const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + c.key }));
+      await writeFile(file, await obj.Body!.transformToByteArray());
+      const parts: Int16Array[] = [];
+      await decodePcm(file, SAMPLE_RATE, (p) => parts.push(Int16Array.from(p)));
+      old.set(name, { chunkIndex: k, pcm: concatPcm(parts) });
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return { manifest, segments, position, old };
+}
+
+/** The segments an event playlist in S3 lists (none if there is no playlist yet). */
+export async function readSegments(s3: S3Client, bucket: string, key: string): Promise<PlaylistSegment[]> {
+  let text: string;
+  try {
+    const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    text = await obj.Body!.transformToString();
+  } catch {
+    return [];
+  }
+  const playlist = HLS.parse(text) as HLS.types.MediaPlaylist;
+  return playlist.segments.map((s) => ({
+    seq: Number(/(\d+)\.ts$/.exec(s.uri)![1]),
+    uri: s.uri,
+    duration: s.duration,
+    programDateTime: s.programDateTime!,
+    discontinuity: !!s.discontinuity,
+  }));
+}
+
+/** Old audio laid over a stream's new output where it has some (the part of a chunk written before the crash). */
+export class OldAudio {
+  constructor(
+    private readonly start: number,
+    private readonly pcm: Int16Array,
+  ) {}
+
+  /** The old samples from the chunk's start up to `pos`, zero-padded: a resumed writer's lead-in. */
+  leadUpTo(pos: number): Int16Array {
+    const out = new Int16Array(Math.max(0, pos - this.start));
+    out.set(this.pcm.subarray(0, out.length));
+    return out;
+  }
+
+  /** Replaces the samples of a block at `pos` that the old audio covers. */
+  overlay(pos: number, block: Int16Array): Int16Array {
+    const from = Math.max(pos, this.start);
+    const to = Math.min(pos + block.length, this.start + this.pcm.length);
+    if (to <= from) return block;
+    const out = Int16Array.from(block);
+    out.set(this.pcm.subarray(from - this.start, to - this.start), from - pos);
+    return out;
+  }
+
+  get end(): number {
+    return this.start + this.pcm.length;
+  }
+}

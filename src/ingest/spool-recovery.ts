@@ -1,0 +1,108 @@
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createReadStream } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { rel } from '../contracts/layout';
+import type { Manifest } from '../contracts/manifest';
+import { decodePcm } from '../shared/ffmpeg';
+import type { Logger } from '../shared/log';
+import { addChunk } from './flac-chunks';
+import type { PlaylistSegment } from './playlists';
+import { SAMPLE_RATE } from './timeline';
+
+/** A spool folder per recording process: {SPOOL_DIR}/{room}/{recordingId}/{pid}-{random}. */
+export const ownerDirName = (owner: string) => `${process.pid}-${owner}`;
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Uploads what a dead ingest process left in its spool for this recording (same machine): FLAC
+ * chunks go to their keys and into the manifest, HLS segments that follow the listed ones are
+ * appended to `segments`. Runs before the recording resumes, so the resumed writers start after
+ * them. A folder whose process is still alive is left alone (it will notice it lost the room).
+ */
+export async function recoverSpool(o: {
+  s3: S3Client;
+  bucket: string;
+  prefix: string;
+  recordingDir: string;
+  ownDir: string;
+  manifest: Manifest;
+  segments: PlaylistSegment[];
+  log: Logger;
+}): Promise<{ files: number; segments: number }> {
+  let files = 0;
+  let added = 0;
+  const owners = await readdir(o.recordingDir).catch(() => [] as string[]);
+  for (const owner of owners) {
+    const dir = path.join(o.recordingDir, owner);
+    const pid = Number(owner.split('-')[0]);
+    if (dir === o.ownDir || (Number.isInteger(pid) && pid !== process.pid && alive(pid))) continue;
+    const put = async (file: string, relKey: string, contentType: string) => {
+      const { size } = await stat(file);
+      await o.s3.send(new PutObjectCommand({ Bucket: o.bucket, Key: o.prefix + relKey, Body: createReadStream(file), ContentLength: size, ContentType: contentType }));
+      files++;
+      return size;
+    };
+    // Lossless chunks: the mix and every speaker.
+    const chunkDirs: Array<{ dir: string; relKey: (i: number) => string; list: () => Manifest['mix']['chunks'] | undefined }> = [
+      { dir: path.join(dir, 'mix'), relKey: rel.mixChunk, list: () => o.manifest.mix.chunks },
+      ...o.manifest.speakers.map((sp) => ({ dir: path.join(dir, 'speakers', sp.key), relKey: (i: number) => rel.speakerChunk(sp.key, i), list: () => sp.chunks })),
+    ];
+    for (const cd of chunkDirs) {
+      for (const name of (await readdir(cd.dir).catch(() => [] as string[])).sort()) {
+        const m = /^chunk_(\d+)\.flac$/.exec(name);
+        if (!m) continue;
+        const file = path.join(cd.dir, name);
+        const samples = await countSamples(file);
+        if (samples === 0) continue;
+        const index = Number(m[1]);
+        const bytes = await put(file, cd.relKey(index), 'audio/flac');
+        addChunk(cd.list()!, { index, key: cd.relKey(index), startMs: index * o.manifest.speakerFormat.chunkSeconds * 1000, durationMs: Math.round((samples / SAMPLE_RATE) * 10000) / 10, bytes });
+      }
+    }
+    // HLS segments after the last listed one, in order (a truncated last one plays up to its end).
+    const hlsDir = path.join(dir, path.dirname(rel.hlsSegment(0)));
+    const segs = (await readdir(hlsDir).catch(() => [] as string[])).map((n) => ({ n, seq: Number(/^seg_(\d+)\.ts$/.exec(n)?.[1] ?? NaN) })).filter((x) => Number.isInteger(x.seq)).sort((a, b) => a.seq - b.seq);
+    for (const s of segs) {
+      const last = o.segments[o.segments.length - 1];
+      const expected = last ? last.seq + 1 : 0;
+      if (s.seq < expected) continue;
+      if (s.seq > expected) break;
+      const file = path.join(hlsDir, s.n);
+      const samples = await countSamples(file);
+      if (samples < SAMPLE_RATE / 10) break;
+      await put(file, rel.hlsSegment(s.seq), 'video/mp2t');
+      const startedAtMs = Date.parse(o.manifest.startedAt);
+      o.segments.push({
+        seq: s.seq,
+        uri: path.basename(rel.hlsSegment(s.seq)),
+        duration: samples / SAMPLE_RATE,
+        programDateTime: last ? new Date(last.programDateTime.getTime() + last.duration * 1000) : new Date(startedAtMs),
+        discontinuity: false,
+      });
+      added++;
+    }
+    await rm(dir, { recursive: true, force: true });
+    o.log.info({ dir, files, segments: added }, 'uploaded the spool a dead ingest process left');
+  }
+  return { files, segments: added };
+}
+
+/** Samples a (possibly truncated) audio file decodes to; 0 if it does not decode. */
+async function countSamples(file: string): Promise<number> {
+  let n = 0;
+  try {
+    await decodePcm(file, SAMPLE_RATE, (p) => (n += p.length));
+  } catch {
+    // A truncated file decodes up to where it was cut, then FFmpeg may complain: keep what came.
+  }
+  return n;
+}

@@ -1,0 +1,167 @@
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { dispose } from '@livekit/rtc-node';
+import IORedis from 'ioredis';
+import { recordingPrefix, safeKey } from '../../src/contracts/layout';
+import type { Manifest } from '../../src/contracts/manifest';
+import { Control } from '../../src/shared/control';
+import { roomService } from '../../src/shared/livekit';
+import { beeper, beeps, decodeVod, missingBeeps } from '../support/beeps';
+import { testAppEnv } from '../support/env';
+import { waitForManifest } from '../support/manifest';
+import { RoomcastProcess } from '../support/roomcast-process';
+import { testS3 } from '../support/s3';
+import { sleep } from '../support/scenario';
+import { livekitToken } from '../support/tokens';
+
+/**
+ * Ingest processes dying under a live room (SIGKILL at different moments) and a rolling restart
+ * (SIGTERM): another process resumes the same recording on the same timeline, the HLS goes on after
+ * a discontinuity, the gap is in the manifest, and no audio outside the gaps is lost.
+ */
+const env = testAppEnv();
+const rooms = roomService(env as never);
+const { s3, bucket } = testS3(env);
+const redis = new IORedis(env.REDIS_URL);
+afterAll(async () => {
+  s3.destroy();
+  redis.disconnect();
+  await dispose();
+});
+
+/** Two ingest processes of one deployment on one machine (shared spool folder), and an api. */
+function deployment(tag: string) {
+  const spool = mkdtempSync(path.join(os.tmpdir(), `roomcast-${tag}-`));
+  const common = { ...env, QUEUE_PREFIX: `${env.QUEUE_PREFIX}-${tag}`, SPOOL_DIR: spool };
+  const api = new RoomcastProcess(`${tag}-api`, { ...common, API_PORT: '18096', PUBLIC_BASE_URL: 'http://127.0.0.1:18096' }, ['api', 'workers']);
+  let n = 0;
+  const ingest = () => new RoomcastProcess(`${tag}-ingest-${++n}`, { ...common, API_PORT: '18097' }, ['ingest']);
+  return { spool, api, ingest, control: new Control(redis, common.QUEUE_PREFIX), base: 'http://127.0.0.1:18096' };
+}
+
+async function startRecording(d: ReturnType<typeof deployment>, room: string): Promise<{ recordingId: string; prefix: string }> {
+  await rooms.createRoom({ name: room, emptyTimeout: 120, metadata: JSON.stringify({ roomcast: { record: false } }) });
+  const res = await fetch(`${d.base}/v1/rooms/${room}/recording`, { method: 'POST', headers: { Authorization: `Bearer ${await livekitToken(env, room, { roomRecord: true })}` } });
+  expect(res.status).toBe(202);
+  const { recordingId } = (await res.json()) as { recordingId: string };
+  return { recordingId, prefix: recordingPrefix(room, recordingId) };
+}
+
+/** Waits until a different ingest than `owner` records the room; returns the new owner and how long it took. */
+async function resumed(d: ReturnType<typeof deployment>, room: string, owner: string | undefined, since: number): Promise<{ owner: string; ms: number }> {
+  for (;;) {
+    const a = await d.control.getActive(room);
+    if (a?.owner && a.owner !== owner && a.joinedAt) return { owner: a.owner, ms: Date.now() - since };
+    if (Date.now() - since > 30_000) throw new Error('nobody resumed the recording within 30 s');
+    await sleep(100);
+  }
+}
+
+async function checkRecording(prefix: string, m: Manifest, times: number[], epoch: number, expectedGaps: number) {
+  // One recording: nothing else under the room.
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix.split('/').slice(0, 2).join('/') + '/', Delimiter: '/' }));
+  expect((listed.CommonPrefixes ?? []).map((p) => p.Prefix)).toEqual([prefix]);
+  expect(m.gaps).toHaveLength(expectedGaps);
+  const vod = await decodeVod(s3, bucket, prefix);
+  expect(vod.discontinuities).toBe(expectedGaps);
+  // Segment names run on: the resumed ones follow the ones before the crash.
+  expect(vod.uris).toEqual(vod.uris.map((_, i) => `seg_${String(i).padStart(6, '0')}.ts`));
+  expect(Math.abs(vod.mix.length / 48 - m.durationMs)).toBeLessThanOrEqual(150);
+  const inGap = (t: number) => m.gaps.some((g) => {
+    const at = epoch + t - Date.parse(m.startedAt);
+    return at > g.fromMs - 400 && at < g.toMs + 400;
+  });
+  const lost = missingBeeps(vod.mix, times, epoch - Date.parse(m.startedAt), inGap);
+  const heard = times.filter((t) => !inGap(t)).length;
+  console.log(`beeps outside the gaps: ${heard}, missing or misplaced: ${lost.length} ${JSON.stringify(lost)}`);
+  expect(heard).toBeGreaterThanOrEqual(20);
+  expect(lost).toEqual([]);
+}
+
+test('SIGKILL at three moments: another ingest resumes within 10 s, on the same timeline, losing only the gaps', async () => {
+  const d = deployment('kill');
+  const room = `kill-${Date.now()}`;
+  await d.api.start();
+  let current = d.ingest();
+  await current.start();
+  const others: RoomcastProcess[] = [];
+  try {
+    const { prefix } = await startRecording(d, room);
+    let owner = (await resumed(d, room, undefined, Date.now())).owner;
+    const epoch = Date.now() + 500;
+    const times = beeps(34_000);
+    const bot = beeper(env, room, epoch, times);
+    await bot.join();
+    const resumes: number[] = [];
+    // Just after the recorder joined, in the middle, and just before the room ends.
+    for (const atMs of [1_200, 12_000, 27_000]) {
+      const next = d.ingest();
+      await next.start(); // the standby that will take over
+      others.push(next);
+      await sleep(epoch + atMs - Date.now());
+      const killedAt = Date.now();
+      await current.stop('SIGKILL');
+      const r = await resumed(d, room, owner, killedAt);
+      resumes.push(r.ms);
+      owner = r.owner;
+      current = next;
+    }
+    await sleep(epoch + 34_500 - Date.now());
+    await bot.leave();
+    await rooms.deleteRoom(room);
+    const m = await waitForManifest(s3, bucket, prefix, (x) => x.status !== 'recording', 30_000);
+    console.log(`resumed after ${resumes.join(', ')} ms; gaps ${m.gaps.map((g) => `${g.fromMs}–${g.toMs} (${g.toMs - g.fromMs} ms)`).join(', ')}`);
+    for (const ms of resumes) expect(ms).toBeLessThanOrEqual(10_000);
+    for (const g of m.gaps) expect(g.toMs - g.fromMs).toBeLessThanOrEqual(12_000);
+    await checkRecording(prefix, m, times, epoch, 3);
+    // What the killed processes had spooled was uploaded by the ones after them.
+    expect(readdirSync(path.join(d.spool, safeKey(room)), { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => readdirSync(path.join(d.spool, safeKey(room), e.name)))).toEqual([]);
+  } finally {
+    for (const p of [current, ...others]) await p.stop('SIGKILL');
+    await d.api.stop();
+  }
+}, 150_000);
+
+test('a rolling restart (SIGTERM each ingest in turn) hands the room over, losing at most the hand-over gaps', async () => {
+  const d = deployment('roll');
+  const room = `roll-${Date.now()}`;
+  await d.api.start();
+  let current = d.ingest();
+  await current.start();
+  const all = [current];
+  try {
+    const { prefix } = await startRecording(d, room);
+    let owner = (await resumed(d, room, undefined, Date.now())).owner;
+    const epoch = Date.now() + 500;
+    const times = beeps(20_000);
+    const bot = beeper(env, room, epoch, times);
+    await bot.join();
+    const handovers: number[] = [];
+    for (const atMs of [6_000, 13_000]) {
+      const next = d.ingest();
+      await next.start();
+      all.push(next);
+      await sleep(epoch + atMs - Date.now());
+      const t = Date.now();
+      await current.stop('SIGTERM');
+      expect(current.exitCode).toBe(0);
+      const r = await resumed(d, room, owner, t);
+      handovers.push(r.ms);
+      owner = r.owner;
+      current = next;
+    }
+    await sleep(epoch + 20_500 - Date.now());
+    await bot.leave();
+    await rooms.deleteRoom(room);
+    const m = await waitForManifest(s3, bucket, prefix, (x) => x.status !== 'recording', 30_000);
+    console.log(`handed over in ${handovers.join(', ')} ms; gaps ${m.gaps.map((g) => `${g.toMs - g.fromMs} ms`).join(', ')}`);
+    for (const g of m.gaps) expect(g.toMs - g.fromMs).toBeLessThanOrEqual(3_000);
+    await checkRecording(prefix, m, times, epoch, 2);
+    expect(existsSync(path.join(d.spool, safeKey(room))) ? readdirSync(path.join(d.spool, safeKey(room))) : []).toEqual([]);
+  } finally {
+    for (const p of all) await p.stop('SIGKILL');
+    await d.api.stop();
+  }
+}, 120_000);
