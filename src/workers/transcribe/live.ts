@@ -7,6 +7,7 @@ import { rel } from '../../contracts/layout';
 import type { FinalizeJob } from '../../contracts/jobs';
 import type { SpeakerEntry } from '../../contracts/manifest';
 import { decodePcm } from '../../shared/ffmpeg';
+import { CPU_PARALLELISM, mapPool } from '../../shared/pool';
 import { concatPcm, wavFile } from '../../shared/wav';
 import { readManifest } from '../../storage/manifest-io';
 import { FrameActivity, regionsFrom, VAD } from '../analysis';
@@ -55,7 +56,9 @@ export async function transcribeLive(
     for (;;) {
       const m = await readManifest(deps.s3, deps.bucket, data.manifestKey);
       const ended = !!m && m.status !== 'recording';
-      for (const sp of m?.speakers ?? []) {
+      // Speakers side by side (one engine process per core); each a chunk at a time, so the
+      // undecided tail stays short even when catching up with a long room.
+      await mapPool(m?.speakers ?? [], CPU_PARALLELISM, async (sp) => {
         const chunkMs = m!.speakerFormat.chunkSeconds * 1000;
         let st = states.get(sp.identity);
         if (!st) {
@@ -65,21 +68,26 @@ export async function transcribeLive(
           states.set(sp.identity, st);
         }
         st.sp = sp;
-        let grew = false;
         for (const c of sp.chunks.filter((x) => x.index >= st.nextChunk).sort((a, b) => a.index - b.index)) {
-          // A missing chunk (a gap) is silence in place.
+          // A missing chunk (a gap) is silence in place; a short one (cut by a crash) is padded.
           const gap = (c.index - st.nextChunk) * chunkMs * (RATE / 1000);
           const file = path.join(workdir, `c${n++}.flac`);
           const obj = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: prefix + c.key }));
           await writeFile(file, await obj.Body!.transformToByteArray());
           const parts: Int16Array[] = [st.tail, new Int16Array(gap)];
-          await decodePcm(file, RATE, (p) => parts.push(Int16Array.from(p)));
+          let samples = 0;
+          await decodePcm(file, RATE, (p) => {
+            parts.push(Int16Array.from(p));
+            samples += p.length;
+          });
+          parts.push(new Int16Array(Math.max(0, (chunkMs * RATE) / 1000 - samples)));
+          await rm(file, { force: true });
           st.tail = concatPcm(parts);
           st.nextChunk = c.index + 1;
-          grew = true;
+          await advance(deps, workdir, prefix, st, false);
         }
-        if (grew || (ended && !st.live.done)) await advance(deps, workdir, prefix, st, ended);
-      }
+        if (ended && !st.live.done) await advance(deps, workdir, prefix, st, true);
+      });
       await job?.updateProgress(m ? Math.min(99, Math.round(m.durationMs / 60_000)) : 0);
       if (ended) break;
       await new Promise((r) => setTimeout(r, deps.pollMs ?? 3000));
@@ -111,7 +119,7 @@ async function advance(deps: StageDeps & { engine: TranscriptionEngine; timeoutM
   for (const w of windows(closed)) {
     const from = Math.max(st.tailStartMs, w.startMs - PAD_MS);
     const to = Math.min(tailEndMs, w.endMs + PAD_MS);
-    const wav = path.join(workdir, 'window.wav');
+    const wav = path.join(workdir, `window-${st.sp.key}.wav`);
     await writeFile(wav, wavFile(st.tail.subarray(Math.round(((from - st.tailStartMs) * RATE) / 1000), Math.round(((to - st.tailStartMs) * RATE) / 1000)), RATE));
     const words = await deps.engine.transcribe(wav, { timeoutMs: Math.min(deps.timeoutMs, 30_000 + (to - from) * 5) });
     st.live.words.push(...words.map((x) => ({ word: x.word, startMs: x.startMs + from, endMs: x.endMs + from })));
