@@ -45,6 +45,8 @@ export const ConfigSchema = z.object({
   /** Upper bound for one engine call, whatever the audio length. */
   TRANSCRIBE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(120_000),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+  /** Niceness of the workers' FFmpeg and engine processes: on a shared machine, live ingest comes first. */
+  WORKERS_NICE: z.coerce.number().int().min(0).max(19).default(10),
   MAX_WEBHOOK_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
   /** Key of the signed, expiring links hosts hand out for private rooms (HMAC-SHA256). */
   LINK_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters'),

@@ -75,11 +75,11 @@ export function startIngest(deps: {
       connection,
       prefix: cfg.QUEUE_PREFIX,
       concurrency: cfg.INGEST_CONCURRENCY,
-      // A killed ingest's rooms are noticed as stalled and resumed by another within ~8 s: the
-      // lock lapses 5 s after its last renewal, stalled jobs are looked for every 2 s. A recording
-      // can be resumed many times over its life.
-      lockDuration: 5_000,
-      stalledInterval: 2_000,
+      // A killed ingest's rooms are noticed as stalled and resumed by another within ~7 s: the
+      // lock lapses ≤ 4 s after its last renewal, stalled jobs are looked for every second. A
+      // recording can be resumed many times over its life.
+      lockDuration: 4_000,
+      stalledInterval: 1_000,
       maxStalledCount: 1000,
     },
   );

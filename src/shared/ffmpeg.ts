@@ -1,4 +1,14 @@
-import { spawn } from 'node:child_process';
+import { spawn as spawnChild, SpawnOptions } from 'node:child_process';
+
+/** Niceness of the children started here (the workers set it: background work yields to live ingest). */
+let childNice = 0;
+export function setChildPriority(nice: number): void {
+  childNice = nice;
+}
+
+// nice execs the program: same pid, so kill() and exit codes are the program's own.
+const spawn = ((bin: string, args: readonly string[], opts: SpawnOptions = {}) =>
+  childNice > 0 ? spawnChild('nice', ['-n', String(childNice), bin, ...args], opts) : spawnChild(bin, args, opts)) as typeof spawnChild;
 
 /** Runs FFmpeg to completion; rejects with the tail of its stderr. */
 export function runFfmpeg(args: string[], opts: { timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {

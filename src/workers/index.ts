@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import { FinalizeJob, QUEUES } from '../contracts/jobs';
 import type { Logger } from '../shared/log';
 import { archiveLive } from './archive/live-archive';
+import { setChildPriority } from '../shared/ffmpeg';
 import { finalize } from './finalize';
 import { publish } from './publish';
 import { makeEngine } from './transcribe';
@@ -18,6 +19,7 @@ import { transcribe } from './transcribe/transcribe';
 export function startWorkers(deps: { cfg: Config; connection: IORedis; s3: S3Client; log: Logger }): { close: () => Promise<void> } {
   const { cfg, connection, s3 } = deps;
   const log = deps.log.child({ role: 'workers' });
+  setChildPriority(cfg.WORKERS_NICE);
   const stage = { s3, bucket: cfg.S3_BUCKET, log };
   const engine = makeEngine(cfg);
   const opts = {

@@ -76,7 +76,7 @@ async function checkRecording(prefix: string, m: Manifest, times: number[], epoc
   const lost = missingBeeps(vod.mix, times, epoch - Date.parse(m.startedAt), inGap);
   const heard = times.filter((t) => !inGap(t)).length;
   console.log(`beeps outside the gaps: ${heard}, missing or misplaced: ${lost.length} ${JSON.stringify(lost)}`);
-  expect(heard).toBeGreaterThanOrEqual(20);
+  expect(heard).toBeGreaterThanOrEqual(12);
   expect(lost).toEqual([]);
 }
 
