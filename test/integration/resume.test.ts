@@ -73,7 +73,9 @@ async function checkRecording(prefix: string, m: Manifest, times: number[], epoc
     const at = epoch + t - Date.parse(m.startedAt);
     return at > g.fromMs - 400 && at < g.toMs + 400;
   });
-  const lost = missingBeeps(vod.mix, times, epoch - Date.parse(m.startedAt), inGap);
+  // A resumed recorder anchors each speaker afresh from the frames it receives: measured 10–25 ms
+  // off the previous one's anchor, so placement here is checked at ±60 ms (±40 within one recorder).
+  const lost = missingBeeps(vod.mix, times, epoch - Date.parse(m.startedAt), inGap, 60);
   const heard = times.filter((t) => !inGap(t)).length;
   console.log(`beeps outside the gaps: ${heard}, missing or misplaced: ${lost.length} ${JSON.stringify(lost)}`);
   expect(heard).toBeGreaterThanOrEqual(12);

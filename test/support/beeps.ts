@@ -39,10 +39,10 @@ export async function decodeVod(s3: S3Client, bucket: string, prefix: string): P
 /**
  * The beeps (script times) not where they belong in decoded audio. `offsetMs` places script time
  * on the recording's timeline (bot epoch − recording start); the first beep heard within 300 ms of
- * that fixes the pipeline's delay, and every other must start within ±40 ms of its place.
+ * that fixes the pipeline's delay, and every other must start within ±toleranceMs of its place.
  * `skip` leaves out beeps in known gaps.
  */
-export function missingBeeps(mix: Float32Array, times: number[], offsetMs: number, skip: (t: number) => boolean = () => false): number[] {
+export function missingBeeps(mix: Float32Array, times: number[], offsetMs: number, skip: (t: number) => boolean = () => false, toleranceMs = 40): number[] {
   const kept = times.filter((t) => !skip(t));
   let delay: number | null = null;
   for (const t of kept) {
@@ -57,7 +57,7 @@ export function missingBeeps(mix: Float32Array, times: number[], offsetMs: numbe
   for (const t of kept) {
     const want = t + offsetMs + delay;
     const got = findOnset(mix, BEEP_HZ, want - 150, want + 150);
-    if (got === null || Math.abs(got - want) > 40) missing.push(t);
+    if (got === null || Math.abs(got - want) > toleranceMs) missing.push(t);
   }
   return missing;
 }
