@@ -5,7 +5,7 @@
  * 2. One api process on this machine under wrk (loopback, bounded in time): requests/s and p99 for
  *    the live playlist and a segment, with the edge cache and without it (every request goes to S3).
  *
- *   npx tsx bench/listening.ts [--minutes 3] [--wrk-seconds 10] [--connections 50]
+ *   npx tsx bench/listening.ts [--minutes 3] [--wrk-seconds 10] [--connections 50]   (--minutes 0: wrk only)
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -37,7 +37,7 @@ async function main() {
   const room = `bench-listen-${Date.now()}`;
   const minutes = Number(values.minutes);
   const toneEveryMs = 5_000;
-  const tonesAt = Array.from({ length: Math.floor((minutes * 60_000 - 8_000) / toneEveryMs) }, (_, i) => 6_000 + i * toneEveryMs);
+  const tonesAt = Array.from({ length: Math.max(0, Math.floor((minutes * 60_000 - 8_000) / toneEveryMs)) }, (_, i) => 6_000 + i * toneEveryMs);
   try {
     await roomService(cfg).createRoom({ name: room, emptyTimeout: 30 });
     for (let i = 0; !(await control.getActive(room)); i++) {
@@ -47,6 +47,9 @@ async function main() {
     const epochMs = Date.now() + 1000;
     const bot = new SpeakerBot({ url: cfg.LIVEKIT_URL, apiKey: cfg.LIVEKIT_API_KEY, apiSecret: cfg.LIVEKIT_API_SECRET, room, identity: 'beeper', name: 'Beeper', dtx: false }, new Program(tonesAt.map((atMs) => ({ atMs, pcm: tone(1000, 300, -10) }))), epochMs);
     await bot.join();
+    if (minutes > 0) await measureDelay();
+    else await sleep(8_000); // a few segments for wrk to ask for
+    async function measureDelay() {
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     const page = await browser.newPage();
     await page.goto(`${cfg.PUBLIC_BASE_URL}/v1/rooms/${room}/live`);
@@ -62,6 +65,7 @@ async function main() {
     console.log('|---|---|---|---|---|---|');
     console.log(`| ${tonesAt.length} | ${delays.length} | ${pct(delays, 50).toFixed(2)} s | ${pct(delays, 95).toFixed(2)} s | ${Math.max(...delays).toFixed(2)} s | ${badge?.toFixed(1)} s |`);
     await browser.close();
+    }
 
     // 2. wrk against one api process, while the room is still live.
     const active = (await control.getActive(room))!;
