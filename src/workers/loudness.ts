@@ -69,10 +69,10 @@ export function parseEbur128Summary(stderr: string): { I: number; TP: number } {
  * EBU R128 normalisation in two passes (FFmpeg loudnorm): measure the whole mix, then apply one
  * linear gain computed from the measurement while encoding each archive format.
  */
-export async function normaliseTo(input: string, outputs: ArchiveOutput[]): Promise<{ inputI: number; inputTP: number }> {
-  const m = await measureLoudness(input);
-  const { filter } = gainFilter(m);
+export async function normaliseTo(input: string, outputs: ArchiveOutput[], measured?: LoudnessMeasurement): Promise<{ inputI: number; inputTP: number; gainDb: number }> {
+  const m = measured ?? (await measureLoudness(input));
+  const { filter, gainDb } = gainFilter(m);
   // One FFmpeg per format: the encoders then use every core instead of taking turns in one process.
   await mapPool(outputs, CPU_PARALLELISM, (o) => runFfmpeg(['-v', 'error', '-i', input, '-af', filter, ...o.codec, '-y', o.file]));
-  return { inputI: Number(m.input_i), inputTP: Number(m.input_tp) };
+  return { inputI: Number(m.input_i), inputTP: Number(m.input_tp), gainDb };
 }
