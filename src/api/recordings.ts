@@ -5,7 +5,7 @@ import { makeRecordingId } from '../contracts/layout';
 import { recordJobId, RecordJob } from '../contracts/jobs';
 import type { Control } from '../shared/control';
 import type { Logger } from '../shared/log';
-import type { Queues } from '../shared/queues';
+import { Queues, RECORD_JOB_OPTIONS } from '../shared/queues';
 import { accessControl, requireHost } from './access';
 import { HttpError } from './errors';
 import { parseParam, RoomName } from './params';
@@ -35,8 +35,7 @@ export function recordingsRouter(deps: {
     const job: RecordJob = { room, roomSid: info.sid, recordingId: makeRecordingId(now, info.sid), trigger: 'api' };
     await queues.record.add('record', job, {
       jobId: `${recordJobId(info.sid)}-api-${now.getTime()}`,
-      removeOnComplete: { age: 7 * 24 * 3600 },
-      removeOnFail: { age: 30 * 24 * 3600 },
+      ...RECORD_JOB_OPTIONS,
     });
     log.info({ room, host, recordingId: job.recordingId }, 'recording started by host');
     res.status(202).json({ recordingId: job.recordingId, room });

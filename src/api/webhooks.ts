@@ -7,7 +7,7 @@ import { roomOptions } from '../contracts/room-metadata';
 import type { Control } from '../shared/control';
 import type { Logger } from '../shared/log';
 import { metrics } from '../shared/metrics';
-import type { Queues } from '../shared/queues';
+import { Queues, RECORD_JOB_OPTIONS } from '../shared/queues';
 import { sendError } from './errors';
 
 /**
@@ -52,8 +52,7 @@ export function webhookRouter(cfg: Config, queues: Queues, control: Control, log
           // One job per room session: BullMQ ignores an add whose jobId exists.
           await queues.record.add('record', job, {
             jobId: recordJobId(room.sid),
-            removeOnComplete: { age: 7 * 24 * 3600 },
-            removeOnFail: { age: 30 * 24 * 3600 },
+            ...RECORD_JOB_OPTIONS,
           });
           metrics.webhooks.inc({ event: event.event, outcome: 'enqueued' });
           log.info({ room: room.name, recordingId: job.recordingId }, 'record job enqueued');

@@ -34,6 +34,17 @@ export function openQueues(cfg: Config, connection: IORedis): Queues {
 }
 
 /**
+ * Record jobs: a failed attempt (the recorder could not join, an encoder died) is retried and
+ * resumes the same recording; kept a week (done) or a month (failed) for inspection.
+ */
+export const RECORD_JOB_OPTIONS = {
+  attempts: 5,
+  backoff: { type: 'exponential' as const, delay: 1_000 },
+  removeOnComplete: { age: 7 * 24 * 3600 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+};
+
+/**
  * After a room: finalize → transcribe → publish as one BullMQ flow (children run first). Job ids
  * come from the recording, so enqueuing twice adds nothing. A transcription that fails for good
  * does not hold the replay back (ignoreDependencyOnFailure); a failed finalize fails the chain.
