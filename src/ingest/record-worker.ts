@@ -12,6 +12,7 @@ import type { Logger } from '../shared/log';
 import { enqueueAfterRoom, Queues } from '../shared/queues';
 import { roomOptions } from '../contracts/room-metadata';
 import { Recording } from './recording';
+import { watchSpool } from './spool-monitor';
 
 /**
  * The ingest role: a BullMQ worker whose job lasts as long as its room. Each process records up to
@@ -28,6 +29,7 @@ export function startIngest(deps: {
   const log = deps.log.child({ role: 'ingest' });
   const control = new Control(connection, cfg.QUEUE_PREFIX);
   const live = new Set<Recording>();
+  const stopWatching = watchSpool(cfg.SPOOL_DIR, cfg.SPOOL_MIN_FREE_MB * 1024 * 1024, log);
   const rooms = roomService(cfg);
 
   const worker = new Worker(
@@ -90,6 +92,7 @@ export function startIngest(deps: {
     worker,
     /** SIGTERM: stop taking rooms; flush and upload the ones in progress and hand them to another ingest. */
     drain: async () => {
+      stopWatching();
       const closing = worker.close();
       for (const rec of live) rec.handOver('ingest shutting down');
       await closing;

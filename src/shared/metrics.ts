@@ -9,6 +9,7 @@ export const metrics = {
   uploads: new client.Counter({ name: 'roomcast_uploads_total', help: 'Objects written to S3', labelNames: ['kind'], registers: [registry] }),
   uploadRetries: new client.Counter({ name: 'roomcast_upload_retries_total', help: 'Failed S3 writes that were retried', registers: [registry] }),
   resumes: new client.Counter({ name: 'roomcast_recordings_resumed_total', help: 'Recordings resumed after their ingest was lost', registers: [registry] }),
+  spoolFreeBytes: new client.Gauge({ name: 'roomcast_spool_free_bytes', help: 'Free bytes on the spool disk', registers: [registry] }),
   spoolBytes: new client.Gauge({ name: 'roomcast_spool_bytes', help: 'Bytes spooled on local disk waiting for S3', registers: [registry] }),
   segmentsUploaded: new client.Counter({ name: 'roomcast_hls_segments_uploaded_total', help: 'HLS segments readable in S3', registers: [registry] }),
   segmentUploadSeconds: new client.Histogram({

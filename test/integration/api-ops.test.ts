@@ -17,7 +17,7 @@ test('/healthz checks Redis, S3 and LiveKit; /metrics exposes the recording and 
   expect(h.status).toBe(200);
   expect(body.checks.map((c: any) => [c.name, c.ok])).toEqual([['redis', true], ['s3', true], ['livekit', true]]);
   const text = await (await fetch(`${api}/metrics`)).text();
-  for (const name of ['roomcast_recordings_active', 'roomcast_hls_segments_uploaded_total', 'roomcast_upload_retries_total', 'roomcast_spool_bytes', 'roomcast_job_seconds', 'roomcast_transcription_rtf', 'roomcast_segment_upload_seconds']) {
+  for (const name of ['roomcast_recordings_active', 'roomcast_hls_segments_uploaded_total', 'roomcast_upload_retries_total', 'roomcast_spool_bytes', 'roomcast_spool_free_bytes', 'roomcast_recordings_resumed_total', 'roomcast_job_seconds', 'roomcast_transcription_rtf', 'roomcast_segment_upload_seconds']) {
     expect(text).toContain(`# TYPE ${name} `);
   }
 });
