@@ -1,4 +1,8 @@
-import { Manifest } from '../contracts/manifest';
+import type { Config } from '../config';
+import type { RecordJob } from '../contracts/jobs';
+import { rel } from '../contracts/layout';
+import { Manifest, MANIFEST_VERSION } from '../contracts/manifest';
+import { SAMPLE_RATE } from './timeline';
 import type { Uploader } from './uploader';
 
 /**
@@ -27,4 +31,43 @@ export class ManifestStore {
     const body = JSON.stringify(Manifest.parse(this.manifest), null, 2);
     this.uploader.enqueue({ key: this.key, body, contentType: 'application/json', cacheControl: 'no-cache' });
   }
+}
+
+/** The manifest of a recording that starts now. */
+export function newManifest(
+  cfg: Pick<Config, 'HLS_SEGMENT_SECONDS' | 'HLS_BITRATE_KBPS' | 'SPEAKER_CHUNK_SECONDS'>,
+  job: RecordJob,
+  startedAt: string,
+  visibility: 'public' | 'private',
+): Manifest {
+  return {
+    version: MANIFEST_VERSION,
+    room: job.room,
+    roomSid: job.roomSid,
+    recordingId: job.recordingId,
+    status: 'recording',
+    visibility,
+    startedAt,
+    endedAt: null,
+    updatedAt: startedAt,
+    durationMs: 0,
+    sampleRate: SAMPLE_RATE,
+    hls: {
+      eventPlaylist: rel.eventPlaylist,
+      livePlaylist: rel.livePlaylist,
+      segmentSeconds: cfg.HLS_SEGMENT_SECONDS,
+      codec: 'mp4a.40.2',
+      bitrateKbps: cfg.HLS_BITRATE_KBPS,
+      segments: 0,
+      bytes: 0,
+      ended: false,
+    },
+    speakerFormat: { codec: 'flac', chunkSeconds: cfg.SPEAKER_CHUNK_SECONDS },
+    mix: { chunks: [] },
+    speakers: [],
+    gaps: [],
+    files: {},
+    processing: {},
+    error: null,
+  };
 }

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config';
 import { recordingPrefix, rel, safeKey } from '../contracts/layout';
-import { Manifest, MANIFEST_VERSION } from '../contracts/manifest';
+import type { Manifest } from '../contracts/manifest';
 import { indexKeys } from '../storage/recording-index';
 import type { RecordJob } from '../contracts/jobs';
 import type { ActiveRecording, Control } from '../shared/control';
@@ -14,7 +14,7 @@ import { metrics } from '../shared/metrics';
 import { EgressParticipant, TrackAudio } from './egress-participant';
 import { addChunk, FlacChunkWriter } from './flac-chunks';
 import { HlsOutput } from './hls-output';
-import { ManifestStore } from './manifest-store';
+import { ManifestStore, newManifest } from './manifest-store';
 import { Mixer } from './mixer';
 import { OldAudio, ResumePoint } from './resume';
 import { SpeakerOutputs } from './speaker-output';
@@ -88,36 +88,9 @@ export class Recording {
     this.log = log.child({ room: job.room, recordingId: job.recordingId });
     this.uploader = new Uploader(s3, cfg.S3_BUCKET, this.log);
     const startedAt = new Date(this.clock.startedAtMs).toISOString();
-    const manifest: Manifest = resume ? { ...resume.manifest, status: 'recording', updatedAt: new Date().toISOString() } : {
-      version: MANIFEST_VERSION,
-      room: job.room,
-      roomSid: job.roomSid,
-      recordingId: job.recordingId,
-      status: 'recording',
-      visibility,
-      startedAt,
-      endedAt: null,
-      updatedAt: startedAt,
-      durationMs: 0,
-      sampleRate: SAMPLE_RATE,
-      hls: {
-        eventPlaylist: rel.eventPlaylist,
-        livePlaylist: rel.livePlaylist,
-        segmentSeconds: cfg.HLS_SEGMENT_SECONDS,
-        codec: 'mp4a.40.2',
-        bitrateKbps: cfg.HLS_BITRATE_KBPS,
-        segments: 0,
-        bytes: 0,
-        ended: false,
-      },
-      speakerFormat: { codec: 'flac', chunkSeconds: cfg.SPEAKER_CHUNK_SECONDS },
-      mix: { chunks: [] },
-      speakers: [],
-      gaps: [],
-      files: {},
-      processing: {},
-      error: null,
-    };
+    const manifest: Manifest = resume
+      ? { ...resume.manifest, status: 'recording', updatedAt: new Date().toISOString() }
+      : newManifest(cfg, job, startedAt, visibility);
     this.store = new ManifestStore(manifest, this.prefix + rel.manifest, this.uploader);
     this.hls = new HlsOutput({
       spoolDir: this.spoolDir,
