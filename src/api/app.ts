@@ -30,7 +30,9 @@ export function createApp(deps: {
   const log = deps.log.child({ role: 'api' });
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', cfg.API_TRUST_PROXY);
+  // 'true', a hop count, or addresses/subnets/names ('loopback, 10.0.0.0/8').
+  const trust = cfg.API_TRUST_PROXY;
+  app.set('trust proxy', trust === 'true' ? true : trust === 'false' ? false : /^\d+$/.test(trust) ? Number(trust) : trust);
   const api = { cfg, s3, log, access: accessControl(cfg), cache: new EdgeCache(s3, cfg.S3_BUCKET, 64 * 1024 * 1024, cfg.API_EDGE_CACHE), control: deps.control };
   app.use(webhookRouter(cfg, deps.queues, deps.control, log));
   // Players on other sites fetch playlists, segments and status with CORS (no credentials cookies).
