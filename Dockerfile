@@ -6,7 +6,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY infra ./infra
-RUN npx tsc -p tsconfig.json && mkdir -p dist/player && cp -r src/player/replay dist/player/ && npm prune --omit=dev
+RUN npx tsc -p tsconfig.json && mkdir -p dist/player && cp -r src/player/replay src/player/live dist/player/ && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 RUN apt-get update \

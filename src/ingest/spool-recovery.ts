@@ -1,6 +1,7 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createReadStream } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { rel } from '../contracts/layout';
 import type { Manifest } from '../contracts/manifest';
@@ -10,8 +11,13 @@ import { addChunk } from './flac-chunks';
 import type { PlaylistSegment } from './playlists';
 import { SAMPLE_RATE } from './timeline';
 
-/** A spool folder per recording process: {SPOOL_DIR}/{room}/{recordingId}/{pid}-{random}. */
-export const ownerDirName = (owner: string) => `${process.pid}-${owner}`;
+/**
+ * A spool folder per recording process: {SPOOL_DIR}/{room}/{recordingId}/{pid}-{owner}@{host}.
+ * The host matters: a process id says whether its process lives only on the machine (or in the
+ * container) that made it.
+ */
+const HOST = hostname().replace(/[^A-Za-z0-9_.-]/g, '_');
+export const ownerDirName = (owner: string) => `${process.pid}-${owner}@${HOST}`;
 
 const alive = (pid: number) => {
   try {
@@ -43,8 +49,10 @@ export async function recoverSpool(o: {
   const owners = await readdir(o.recordingDir).catch(() => [] as string[]);
   for (const owner of owners) {
     const dir = path.join(o.recordingDir, owner);
-    const pid = Number(owner.split('-')[0]);
-    if (dir === o.ownDir || (Number.isInteger(pid) && pid !== process.pid && alive(pid))) continue;
+    const [proc, host] = owner.split('@');
+    const pid = Number(proc.split('-')[0]);
+    // Another machine's (or container's) folder on a shared volume, or a process still alive: not ours to take.
+    if (dir === o.ownDir || host !== HOST || !Number.isInteger(pid) || (pid !== process.pid && alive(pid))) continue;
     const put = async (file: string, relKey: string, contentType: string) => {
       const { size } = await stat(file);
       await o.s3.send(new PutObjectCommand({ Bucket: o.bucket, Key: o.prefix + relKey, Body: createReadStream(file), ContentLength: size, ContentType: contentType }));
