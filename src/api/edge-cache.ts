@@ -56,6 +56,11 @@ export class EdgeCache {
     return this.load(key, ttlMs).obj;
   }
 
+  /** Forgets every entry under a prefix (a deleted recording). Other api processes forget within 3 TTLs. */
+  invalidate(prefix: string): void {
+    for (const key of [...this.entries.keys()]) if (key.startsWith(prefix)) this.drop(key);
+  }
+
   /** Fetches a key; the entry replaces the old one once it has an answer (a miss replaces it at once). */
   private load(key: string, ttlMs: number): Entry {
     const previous = this.entries.get(key);

@@ -79,6 +79,7 @@ export function recordingFilesRouter(deps: ApiDeps): Router {
       deleted += keys.length;
     }
     await removeFromIndex(s3, bucket, r.room, r.recordingId, r.manifest.visibility, new Date(r.manifest.startedAt));
+    deps.cache.invalidate(r.prefix);
     deps.log.info({ room: r.room, recordingId: r.recordingId, host, deleted }, 'recording deleted');
     res.status(204).end();
   });

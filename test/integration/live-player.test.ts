@@ -60,7 +60,7 @@ test('the live page plays, a bot\'s tone reaches it within seconds, it shows who
         while (!stopped()) {
           const s = await page.evaluate(() => ({
             t: (document.getElementById('audio') as HTMLAudioElement).currentTime,
-            speaking: [...document.querySelectorAll('#speakers li.speaking')].map((li) => li.textContent ?? ''),
+            speaking: Array.from(document.querySelectorAll('#speakers li.speaking')).map((li) => li.textContent ?? ''),
             badge: !(document.getElementById('badge') as HTMLElement).hidden,
           }));
           currentTimes.push(s.t);

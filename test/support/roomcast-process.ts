@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { portOpen, waitFor } from '../../src/stack/daemon';
 import { ARTIFACTS, ROOT } from './env';
@@ -21,6 +22,12 @@ export class RoomcastProcess {
     const log = openSync(path.join(ARTIFACTS, `${this.name}.log`), 'a');
     const args = [path.join(ROOT, 'bin', 'roomcast'), 'start', ...this.roles.flatMap((r) => ['--role', r])];
     this.child = spawn(process.execPath, args, { env: { ...process.env, ...this.env }, stdio: ['ignore', log, log] });
+    // The system under test runs at normal priority, not at the test clients' (client-priority.ts).
+    try {
+      if (this.child.pid) os.setPriority(this.child.pid, 0);
+    } catch {
+      // not allowed: it keeps the test process's priority
+    }
     this.child.on('exit', (code) => {
       this.exitCode = code;
       this.exited = true;
