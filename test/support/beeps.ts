@@ -56,7 +56,7 @@ export function missingBeeps(mix: Float32Array, times: number[], offsetMs: numbe
   const missing: number[] = [];
   for (const t of kept) {
     const want = t + offsetMs + delay;
-    const got = findOnset(mix, BEEP_HZ, want - 150, want + 150);
+    const got = findOnset(mix, BEEP_HZ, want - Math.max(150, toleranceMs + 50), want + Math.max(150, toleranceMs + 50));
     if (got === null || Math.abs(got - want) > toleranceMs) missing.push(t);
   }
   return missing;
