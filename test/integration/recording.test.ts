@@ -9,6 +9,7 @@ import { recordingPrefix, rel } from '../../src/contracts/layout';
 import { Manifest } from '../../src/contracts/manifest';
 import { finalizeJobId, QUEUES } from '../../src/contracts/jobs';
 import { assemble, decode, findOnset, maxToneAmplitude, peakAbs } from '../support/audio';
+import { waitForIdleWorkers } from '../support/idle';
 import { testAppEnv } from '../support/env';
 import { waitForManifest } from '../support/manifest';
 import { download, exists, getText, testS3 } from '../support/s3';
@@ -73,6 +74,8 @@ let uploadBefore: Record<string, number>;
 let uploadAfter: Record<string, number>;
 
 beforeAll(async () => {
+  const waited = await waitForIdleWorkers(env);
+  if (waited > 0) console.log(`waited ${waited} ms for earlier tests' after-room work to finish`);
   uploadBefore = await uploadHistogram();
   workdir = mkdtempSync(path.join(os.tmpdir(), 'roomcast-rec-'));
   result = await runScenario({
