@@ -13,6 +13,8 @@ export const LiveArchiveStatus = z.object({
   durationMs: z.number().optional(),
   /** Chunk indices read per stream ('mix' and each speaker key): finalize checks them against the manifest. */
   chunks: z.record(z.string(), z.array(z.number().int())).default({}),
+  /** Bytes of each of those chunks, same order. */
+  chunkBytes: z.record(z.string(), z.array(z.number().int())).default({}),
   /** manifest.files entries it wrote (kind → relative key). */
   files: z.record(z.string(), z.string()).default({}),
   loudness: z.object({ gainDb: z.number(), I: z.number(), TP: z.number(), measuredMs: z.number() }).optional(),

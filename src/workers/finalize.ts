@@ -58,16 +58,19 @@ async function liveArchiveFor(ctx: StageContext, waitMs: number): Promise<LiveAr
   }
 }
 
-/** The live files hold exactly the audio the manifest lists: same length, same chunks per stream. */
+/** The live files hold exactly the audio the manifest lists: same length, same chunks (index and size) per stream. */
 function covers(st: LiveArchiveStatus, m: Manifest): boolean {
-  const same = (a: number[] | undefined, b: number[]) => !!a && a.length === b.length && [...a].sort((x, y) => x - y).every((v, i) => v === b[i]);
   // A chunk starting at or after the end holds nothing of the recording.
   const chunkMs = m.speakerFormat.chunkSeconds * 1000;
-  const indices = (chunks: Array<{ index: number }>) => chunks.map((c) => c.index).filter((k) => k * chunkMs < m.durationMs).sort((x, y) => x - y);
+  const same = (name: string, chunks: Array<{ index: number; bytes: number }>) => {
+    const want = chunks.filter((c) => c.index * chunkMs < m.durationMs).map((c) => `${c.index}:${c.bytes}`).sort();
+    const got = (st.chunks[name] ?? []).map((k, i) => `${k}:${st.chunkBytes[name]?.[i]}`).sort();
+    return got.length === want.length && got.every((v, i) => v === want[i]);
+  };
   return st.durationMs === m.durationMs
     && Object.keys(st.chunks).length === m.speakers.length + 1
-    && same(st.chunks.mix, indices(m.mix.chunks))
-    && m.speakers.every((sp) => same(st.chunks[sp.key], indices(sp.chunks)));
+    && same('mix', m.mix.chunks)
+    && m.speakers.every((sp) => same(sp.key, sp.chunks));
 }
 
 /** Everything from the chunks in S3, after the room. */

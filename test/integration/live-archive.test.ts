@@ -101,18 +101,25 @@ test('finalize takes the live files: loudness on target, speakers on the mix tim
 });
 
 test('a live archive that does not cover the final manifest is not used: finalize makes the files from the chunks', async () => {
-  const before = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: rec.prefix + rel.mixArchive('m4a') }));
-  // As if the live job had read the mix without its last chunk.
-  const tampered = { ...status, chunks: { ...status.chunks, mix: status.chunks.mix.slice(0, -1) } };
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: rec.prefix + rel.liveArchive, Body: JSON.stringify(tampered) }));
-  await sleep(1100); // LastModified has one-second resolution
-  await finalize(deps, rec.job);
-  const after = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: rec.prefix + rel.mixArchive('m4a') }));
-  expect(after.LastModified!.getTime()).toBeGreaterThan(before.LastModified!.getTime());
-  const file = path.join(workdir, 'full.m4a');
-  await download(s3, bucket, rec.prefix + rel.mixArchive('m4a'), file);
-  const l = loudness(file);
-  console.log(`from the chunks, mix.m4a: ${l.I} LUFS, true peak ${l.TP} dBTP`);
-  expect(Math.abs(l.I + 16)).toBeLessThanOrEqual(1);
-  expect(l.TP).toBeLessThanOrEqual(-1);
-});
+  // As if the live job had read the mix without its last chunk, or read a chunk before a resume
+  // rewrote it (same index, other bytes).
+  const lastMix = status.chunks.mix.length - 1;
+  const variants = {
+    'a chunk short': { ...status, chunks: { ...status.chunks, mix: status.chunks.mix.slice(0, -1) }, chunkBytes: { ...status.chunkBytes, mix: status.chunkBytes.mix.slice(0, -1) } },
+    'a chunk rewritten since': { ...status, chunkBytes: { ...status.chunkBytes, mix: status.chunkBytes.mix.map((b, i) => (i === lastMix ? b - 1 : b)) } },
+  };
+  for (const [what, tampered] of Object.entries(variants)) {
+    const before = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: rec.prefix + rel.mixArchive('m4a') }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: rec.prefix + rel.liveArchive, Body: JSON.stringify(tampered) }));
+    await sleep(1100); // LastModified has one-second resolution
+    await finalize(deps, rec.job);
+    const after = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: rec.prefix + rel.mixArchive('m4a') }));
+    expect({ what, remade: after.LastModified!.getTime() > before.LastModified!.getTime() }).toEqual({ what, remade: true });
+    const file = path.join(workdir, 'full.m4a');
+    await download(s3, bucket, rec.prefix + rel.mixArchive('m4a'), file);
+    const l = loudness(file);
+    console.log(`${what} → from the chunks, mix.m4a: ${l.I} LUFS, true peak ${l.TP} dBTP`);
+    expect(Math.abs(l.I + 16)).toBeLessThanOrEqual(1);
+    expect(l.TP).toBeLessThanOrEqual(-1);
+  }
+}, 120_000);

@@ -45,7 +45,7 @@ export async function archiveLive(deps: StageDeps & LiveArchiveOptions, data: Fi
   const workdir = await mkdtemp(path.join(os.tmpdir(), 'roomcast-archive-'));
   const mix = new MixStream(workdir, deps.measureMs ?? 60_000, deps.maxHoldMs ?? 5 * 60_000);
   const speakers = new Map<string, SpeakerStream>();
-  const status: LiveArchiveStatus = { state: 'running', updatedAt: '', doneMs: 0, chunks: {}, files: {} };
+  const status: LiveArchiveStatus = { state: 'running', updatedAt: '', doneMs: 0, chunks: {}, chunkBytes: {}, files: {} };
   // Saves go one after another, so an older state never lands after a newer one.
   let saving: Promise<void> = Promise.resolve();
   const save = () => {
@@ -80,6 +80,7 @@ export async function archiveLive(deps: StageDeps & LiveArchiveOptions, data: Fi
         for (const sp of m.speakers) fed += await feed(speakers.get(sp.key)!, sp.chunks);
       }
       status.chunks = { mix: mix.read, ...Object.fromEntries([...speakers].map(([k, s]) => [k, s.read])) };
+      status.chunkBytes = { mix: mix.readBytes, ...Object.fromEntries([...speakers].map(([k, s]) => [k, s.readBytes])) };
       if (Date.now() - savedAt > 1000) {
         savedAt = Date.now();
         await save();
@@ -126,7 +127,7 @@ async function complete(deps: StageDeps, prefix: string, m: Manifest, mix: MixSt
   Object.assign(status, { state: 'complete', durationMs: m.durationMs });
 }
 
-const abandoned = (reason: string): LiveArchiveStatus => ({ state: 'abandoned', reason, updatedAt: new Date().toISOString(), doneMs: 0, chunks: {}, files: {} });
+const abandoned = (reason: string): LiveArchiveStatus => ({ state: 'abandoned', reason, updatedAt: new Date().toISOString(), doneMs: 0, chunks: {}, chunkBytes: {}, files: {} });
 
 export async function readLiveArchive(deps: StageDeps, prefix: string): Promise<LiveArchiveStatus | null> {
   try {

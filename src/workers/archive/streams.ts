@@ -29,6 +29,8 @@ export abstract class ArchiveStream {
   next = 0;
   samples = 0;
   readonly read: number[] = [];
+  /** Size of each chunk read (same order): a chunk rewritten after a resume has another. */
+  readonly readBytes: number[] = [];
 
   async push(pcm: Int16Array, limit = Infinity): Promise<void> {
     const take = pcm.subarray(0, Math.max(0, Math.min(pcm.length, limit - this.samples)));
@@ -69,8 +71,13 @@ export async function feedChunks(
     const k = stream.next;
     const c = byIndex.get(k);
     if (c) {
-      await stream.push(await fetch(c), limit);
+      const pcm = await fetch(c);
+      await stream.push(pcm, limit);
+      // A short chunk before the last (cut by a crash, rewritten after the resume) keeps its place.
+      const full = samplesFor(Math.min(o.chunkMs, (o.endedAtMs ?? Infinity) - k * o.chunkMs));
+      if (pcm.length < full) await stream.push(new Int16Array(full - pcm.length), limit);
       stream.read.push(k);
+      stream.readBytes.push(c.bytes);
     } else if (ended || k < newest || k < o.settledBelow) {
       await stream.push(new Int16Array(samplesFor(Math.min(o.chunkMs, (o.endedAtMs ?? Infinity) - k * o.chunkMs))), limit);
     } else break;
