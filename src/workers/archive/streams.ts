@@ -5,7 +5,7 @@ import type { ChunkEntry } from '../../contracts/manifest';
 import { decodePcm, pcmSink, PcmSink, runFfmpeg } from '../../shared/ffmpeg';
 import { concatPcm, wavFile } from '../../shared/wav';
 import { ARCHIVE_RATE, FrameActivity, PeakBins, regionsFrom, SpeechRegion } from '../analysis';
-import { LoudnessMeasurement, measureLoudness, normaliseTo, parseEbur128Summary, provisionalGainFilter, TARGET_LUFS, TARGET_TP } from '../loudness';
+import { LoudnessMeasurement, measureLoudness, parseEbur128Summary, provisionalGainFilter, TARGET_LUFS } from '../loudness';
 import { MIX_ARCHIVE, MIX_FORMATS, SPEAKER_CODEC, WAVEFORM_BIN_MS } from './outputs';
 
 export const samplesFor = (ms: number) => Math.round((ms * ARCHIVE_RATE) / 1000);
@@ -179,15 +179,10 @@ export class MixStream extends ArchiveStream {
 
   /** Ends the encoders; the loudness of what they were given (before encoding). */
   async finish(): Promise<{ I: number; TP: number }> {
-    if (!this.sink) {
-      // The room ended before a gain was fixed: the exact two passes over all of it, one FFmpeg
-      // per format side by side (faster than one process encoding all three).
-      const measured = await this.measureHeld();
-      const r = await normaliseTo(this.heldWav, MIX_FORMATS.map((e) => ({ file: this.file(e), codec: [...MIX_ARCHIVE[e].codec] })), measured);
-      this.gainDb = r.gainDb;
-      return r.inputI < -70 ? { I: r.inputI, TP: r.inputTP } : { I: TARGET_LUFS, TP: Math.min(r.inputTP + r.gainDb, TARGET_TP) };
-    }
-    const { stderr } = await this.sink.end();
+    // The room ended before a gain was fixed: the same constant gain + limiter, from all of it,
+    // metered like the rest (loudnorm's dynamic mode was seen to land 1.2 LU short on a short room).
+    if (!this.sink) await this.start(await this.provisionalGain(await this.measureHeld()));
+    const { stderr } = await this.sink!.end();
     return parseEbur128Summary(stderr);
   }
 
