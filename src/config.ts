@@ -26,6 +26,7 @@ export const ConfigSchema = z.object({
   SPOOL_DIR: z.string().min(1).default('./.data/spool'),
   /** Below this much free space on the spool disk ingest logs errors (and below a quarter of it, loudly). */
   SPOOL_MIN_FREE_MB: z.coerce.number().int().min(1).default(1024),
+  SPOOL_MAX_MB: z.coerce.number().int().min(1).default(2048),
   /** Prefix of BullMQ's Redis keys: lets two deployments (or the tests and a demo) share one Redis. */
   QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('roomcast'),
   /** Max rooms one ingest process records at once (BullMQ worker concurrency). */

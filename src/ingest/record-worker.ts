@@ -9,10 +9,11 @@ import { readManifest } from '../storage/manifest-io';
 import { closeLeftOpen, prepareResume } from './resume-job';
 import { Control } from '../shared/control';
 import type { Logger } from '../shared/log';
-import { enqueueAfterRoom, Queues } from '../shared/queues';
+import { enqueueAfterRoom, LIVE_JOB_OPTIONS, Queues } from '../shared/queues';
 import { roomOptions } from '../contracts/room-metadata';
 import { Recording } from './recording';
 import { watchSpool } from './spool-monitor';
+import { followLiveRecorder } from './follow-recorder';
 
 /**
  * The ingest role: a BullMQ worker whose job lasts as long as its room. Each process records up to
@@ -29,7 +30,8 @@ export function startIngest(deps: {
   const log = deps.log.child({ role: 'ingest' });
   const control = new Control(connection, cfg.QUEUE_PREFIX);
   const live = new Set<Recording>();
-  const stopWatching = watchSpool(cfg.SPOOL_DIR, cfg.SPOOL_MIN_FREE_MB * 1024 * 1024, log);
+  let draining = false;
+
   const rooms = roomService(cfg);
 
   const worker = new Worker(
@@ -39,7 +41,15 @@ export function startIngest(deps: {
       const prefix = recordingPrefix(data.room, data.recordingId);
       const after: FinalizeJob = { room: data.room, recordingId: data.recordingId, manifestKey: prefix + rel.manifest };
       // A recording already begun (its ingest crashed, was killed or handed it over): go on with it.
-      const previous = await readManifest(s3, cfg.S3_BUCKET, after.manifestKey);
+      let previous = await readManifest(s3, cfg.S3_BUCKET, after.manifestKey);
+      if (previous?.status === 'recording' && (await followLiveRecorder(control, data.recordingId, log))) {
+        previous = await readManifest(s3, cfg.S3_BUCKET, after.manifestKey);
+        if (draining && previous?.status === 'recording') {
+          // The followed recorder was handed over by this process's own drain: so is this job.
+          await job.moveToDelayed(Date.now(), token);
+          throw new DelayedError();
+        }
+      }
       if (previous && previous.status !== 'recording') return { skipped: `recording is ${previous.status}` };
       const resume = previous ? await prepareResume(deps, data, previous, log) : undefined;
       // A job can outlive its room (a late retry, a webhook replayed after the room ended): never
@@ -57,9 +67,8 @@ export function startIngest(deps: {
       const rec = new Recording(cfg, data, s3, control, log, previous?.visibility ?? roomOptions(info.metadata).visibility, resume);
       live.add(rec);
       // Transcription and the archive files are made while the room runs, so little is left when it ends.
-      const liveOpts = { attempts: 5, backoff: { type: 'exponential' as const, delay: 2000 }, removeOnComplete: { age: 7 * 24 * 3600 } };
-      await queues.live.add('live', after, { jobId: liveTranscribeJobId(data.recordingId), ...liveOpts });
-      await queues.archive.add('archive', after, { jobId: liveArchiveJobId(data.recordingId), ...liveOpts });
+      await queues.live.add('live', after, { jobId: liveTranscribeJobId(data.recordingId), ...LIVE_JOB_OPTIONS });
+      await queues.archive.add('archive', after, { jobId: liveArchiveJobId(data.recordingId), ...LIVE_JOB_OPTIONS });
       try {
         const result = await rec.run();
         if (result.handedOver) {
@@ -85,6 +94,12 @@ export function startIngest(deps: {
       maxStalledCount: 1000,
     },
   );
+  const MB = 1024 * 1024;
+  const stopWatching = watchSpool(cfg.SPOOL_DIR, { minFreeBytes: cfg.SPOOL_MIN_FREE_MB * MB, maxSpooledBytes: cfg.SPOOL_MAX_MB * MB }, log, (accept) => {
+    // Rooms in progress are not touched; other ingests (or this one, later) take the new ones.
+    if (accept) worker.resume();
+    else void worker.pause(true).catch((err) => log.error({ err }, 'could not pause the record worker'));
+  });
   worker.on('failed', (job, err) => log.error({ err, jobId: job?.id }, 'record job failed'));
   worker.on('error', (err) => log.error({ err }, 'record worker error'));
 
@@ -92,6 +107,7 @@ export function startIngest(deps: {
     worker,
     /** SIGTERM: stop taking rooms; flush and upload the ones in progress and hand them to another ingest. */
     drain: async () => {
+      draining = true;
       stopWatching();
       const closing = worker.close();
       for (const rec of live) rec.handOver('ingest shutting down');

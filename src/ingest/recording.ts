@@ -19,7 +19,7 @@ import { Mixer } from './mixer';
 import { OldAudio, ResumePoint } from './resume';
 import { SpeakerOutputs } from './speaker-output';
 import { recordingSpoolDir } from './resume-job';
-import { ownerDirName } from './spool-recovery';
+import { liveOwners, ownerDirName } from './spool-recovery';
 import { SpeakingTracker } from './speaking';
 import { FramePlacer, RecordingClock, SAMPLE_RATE } from './timeline';
 import { Uploader } from './uploader';
@@ -32,6 +32,7 @@ const LOST = '\u0000lost';
 /** This process no longer records the room: another ingest resumed it (this one had stalled). */
 export class RoomLostError extends Error {}
 const STOP_POLL_MS = 250;
+const BEAT_MS = 250;
 
 export interface RecordingResult {
   manifestKey: string;
@@ -172,6 +173,12 @@ export class Recording {
 
   async run(): Promise<RecordingResult> {
     metrics.recordingsActive.inc();
+    liveOwners.add(this.owner);
+    // The pulse lasts as long as this recorder, flushing and uploading included: a job handed back
+    // meanwhile (lapsed lock) must follow it, not resume it and take its spool.
+    const beat = () => void this.control.beat(this.job.recordingId, this.owner).catch(() => undefined);
+    beat();
+    const beating = setInterval(beat, BEAT_MS);
     const active: ActiveRecording = { room: this.job.room, roomSid: this.job.roomSid, recordingId: this.job.recordingId, startedAt: this.store.manifest.startedAt, visibility: this.visibility, owner: this.owner };
     try {
       this.store.saveNow();
@@ -202,8 +209,11 @@ export class Recording {
       this.uploader.stop();
       throw err;
     } finally {
+      clearInterval(beating);
+      liveOwners.delete(this.owner);
       metrics.recordingsActive.dec();
       await this.control.clearActive(this.job.room, this.job.recordingId, this.owner).catch(() => undefined);
+      await this.control.endBeat(this.job.recordingId, this.owner).catch(() => undefined);
     }
   }
 

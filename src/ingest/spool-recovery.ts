@@ -19,6 +19,9 @@ import { SAMPLE_RATE } from './timeline';
 const HOST = hostname().replace(/[^A-Za-z0-9_.-]/g, '_');
 export const ownerDirName = (owner: string) => `${process.pid}-${owner}@${HOST}`;
 
+/** Owners recording in this process right now: their folders are live even though the pid is ours. */
+export const liveOwners = new Set<string>();
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -50,9 +53,12 @@ export async function recoverSpool(o: {
   for (const owner of owners) {
     const dir = path.join(o.recordingDir, owner);
     const [proc, host] = owner.split('@');
-    const pid = Number(proc.split('-')[0]);
-    // Another machine's (or container's) folder on a shared volume, or a process still alive: not ours to take.
-    if (dir === o.ownDir || host !== HOST || !Number.isInteger(pid) || (pid !== process.pid && alive(pid))) continue;
+    const [pidText, ownerId] = proc.split('-');
+    const pid = Number(pidText);
+    // Another machine's (or container's) folder on a shared volume, another process still alive, or a
+    // recorder of this very process still at work (a job handed back while it records): not ours to take.
+    if (dir === o.ownDir || host !== HOST || !Number.isInteger(pid)) continue;
+    if (pid === process.pid ? liveOwners.has(ownerId) : alive(pid)) continue;
     const put = async (file: string, relKey: string, contentType: string) => {
       const { size } = await stat(file);
       await o.s3.send(new PutObjectCommand({ Bucket: o.bucket, Key: o.prefix + relKey, Body: createReadStream(file), ContentLength: size, ContentType: contentType }));

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../shared/log';
@@ -15,6 +15,15 @@ export interface UploadItem {
   onDone?: (bytes: number) => void;
 }
 
+/** Spool bytes an item holds until it is in S3. */
+const spooledSize = (file: string | undefined): number => {
+  try {
+    return file ? statSync(file).size : 0;
+  } catch {
+    return 0;
+  }
+};
+
 const BACKOFF_MIN_MS = 200;
 const BACKOFF_MAX_MS = 5_000;
 
@@ -27,6 +36,7 @@ const BACKOFF_MAX_MS = 5_000;
 export class Uploader {
   private readonly queue: UploadItem[] = [];
   private readonly pendingDocs = new Map<string, UploadItem>();
+  private readonly sizes = new Map<UploadItem, number>();
   private active = 0;
   private idleWaiters: Array<() => void> = [];
   private stopped = false;
@@ -52,6 +62,10 @@ export class Uploader {
       }
       this.pendingDocs.set(item.key, item);
     }
+    // Spooled bytes waiting for S3 (grows during an outage), counted from the moment they wait.
+    const spooled = spooledSize(item.file);
+    metrics.spoolBytes.inc(spooled);
+    this.sizes.set(item, spooled);
     this.queue.push(item);
     this.pump();
   }
@@ -85,14 +99,11 @@ export class Uploader {
   }
 
   private async run(item: UploadItem): Promise<void> {
-    let delay = BACKOFF_MIN_MS;
-    // Spooled bytes waiting for S3 (grows during an outage): reported, and released once uploaded.
-    const spooled = item.file ? await stat(item.file).then((st) => st.size, () => 0) : 0;
-    metrics.spoolBytes.inc(spooled);
     try {
-      await this.attempt(item, delay);
+      await this.attempt(item, BACKOFF_MIN_MS);
     } finally {
-      metrics.spoolBytes.dec(spooled);
+      metrics.spoolBytes.dec(this.sizes.get(item) ?? 0);
+      this.sizes.delete(item);
     }
   }
 
@@ -109,7 +120,9 @@ export class Uploader {
         }
         metrics.uploadRetries.inc();
         if (attempt === 1 || attempt % 20 === 0) {
-          this.log.warn({ err: String(err), key: item.key, attempt }, 'upload failed; retrying');
+          // What waits on local disk is in every such line (and in /metrics): the operator sees the spool grow.
+          const spooledBytes = (await metrics.spoolBytes.get()).values[0]?.value ?? 0;
+          this.log.warn({ err: String(err), key: item.key, attempt, spooledBytes, waiting: this.pending }, 'upload failed; retrying');
         }
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(BACKOFF_MAX_MS, delay * 2);

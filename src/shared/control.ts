@@ -44,6 +44,26 @@ export class Control {
     if (cur?.recordingId === recordingId && (!owner || !cur.owner || cur.owner === owner)) await this.redis.del(this.k('active', room));
   }
 
+  /** A recorder's pulse, renewed every fraction of a second while it records; it lapses `ttlMs` after the recorder stops. */
+  async beat(recordingId: string, owner: string, ttlMs = 3000): Promise<void> {
+    await this.redis.set(this.k('beat', recordingId), owner, 'PX', ttlMs);
+  }
+
+  /** The owner whose recorder is alive now (its pulse has not lapsed), if any. */
+  async beatingOwner(recordingId: string): Promise<string | null> {
+    return this.redis.get(this.k('beat', recordingId));
+  }
+
+  async endBeat(recordingId: string, owner: string): Promise<void> {
+    if ((await this.beatingOwner(recordingId)) === owner) await this.redis.del(this.k('beat', recordingId));
+  }
+
+  /** Seconds since Redis started: a lapsed pulse means little just after a Redis restart. */
+  async redisUptimeSeconds(): Promise<number> {
+    const info = await this.redis.info('server');
+    return Number(/uptime_in_seconds:(\d+)/.exec(info)?.[1] ?? Infinity);
+  }
+
   async setSpeaking(room: string, info: LiveSpeaking, ttlSeconds = 10): Promise<void> {
     await this.redis.set(this.k('speaking', room), JSON.stringify(info), 'EX', ttlSeconds);
   }

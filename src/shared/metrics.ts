@@ -11,6 +11,7 @@ export const metrics = {
   resumes: new client.Counter({ name: 'roomcast_recordings_resumed_total', help: 'Recordings resumed after their ingest was lost', registers: [registry] }),
   spoolFreeBytes: new client.Gauge({ name: 'roomcast_spool_free_bytes', help: 'Free bytes on the spool disk', registers: [registry] }),
   spoolBytes: new client.Gauge({ name: 'roomcast_spool_bytes', help: 'Bytes spooled on local disk waiting for S3', registers: [registry] }),
+  acceptingRooms: new client.Gauge({ name: 'roomcast_ingest_accepting_rooms', help: '1 while this ingest takes new rooms, 0 while its spool is over its bound or its disk is low', registers: [registry] }),
   segmentsUploaded: new client.Counter({ name: 'roomcast_hls_segments_uploaded_total', help: 'HLS segments readable in S3', registers: [registry] }),
   segmentUploadSeconds: new client.Histogram({
     name: 'roomcast_segment_upload_seconds',

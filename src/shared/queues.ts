@@ -45,6 +45,19 @@ export const RECORD_JOB_OPTIONS = {
 };
 
 /**
+ * Live jobs (transcription, archive files) follow a room while it runs. They fail while S3 is
+ * unreachable; retried every 3 s for up to 5 minutes, they outlast a storage outage and catch up
+ * (transcription from its saved words, the archive from the start) instead of leaving all the
+ * work to the after-room stages.
+ */
+export const LIVE_JOB_OPTIONS = {
+  attempts: 100,
+  backoff: { type: 'fixed' as const, delay: 3_000 },
+  removeOnComplete: { age: 7 * 24 * 3600 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+};
+
+/**
  * After a room: finalize → transcribe → publish as one BullMQ flow (children run first). Job ids
  * come from the recording, so enqueuing twice adds nothing. A transcription that fails for good
  * does not hold the replay back (ignoreDependencyOnFailure); a failed finalize fails the chain.

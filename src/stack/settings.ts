@@ -15,6 +15,8 @@ const StackEnv = z.object({
   ROOMCAST_S3_PORT: port.default(9100),
   ROOMCAST_API_PORT: port.default(8080),
   ROOMCAST_REDIS_URL: z.string().default('redis://127.0.0.1:6379/0'),
+  /** When set, the stack runs its own Redis on this port (AOF persistence, noeviction) instead of using ROOMCAST_REDIS_URL. */
+  ROOMCAST_REDIS_PORT: port.optional(),
 });
 
 /** Where and on which loopback ports one local stack runs; two stacks (demo, tests) can run side by side. */
@@ -27,6 +29,8 @@ export interface StackSettings {
   s3Port: number;
   apiPort: number;
   redisUrl: string;
+  /** The port of the stack's own Redis, if it runs one (else redisUrl is the machine's). */
+  ownRedisPort?: number;
   bucket: string;
 }
 
@@ -40,7 +44,8 @@ export function stackSettings(env: NodeJS.ProcessEnv = process.env): StackSettin
     rtcUdpPort: e.ROOMCAST_LIVEKIT_PORT + 2,
     s3Port: e.ROOMCAST_S3_PORT,
     apiPort: e.ROOMCAST_API_PORT,
-    redisUrl: e.ROOMCAST_REDIS_URL,
+    redisUrl: e.ROOMCAST_REDIS_PORT ? `redis://127.0.0.1:${e.ROOMCAST_REDIS_PORT}/0` : e.ROOMCAST_REDIS_URL,
+    ownRedisPort: e.ROOMCAST_REDIS_PORT,
     bucket: 'roomcast',
   };
 }

@@ -30,7 +30,7 @@ export function stackDaemons(s: StackSettings): DaemonSpec[] {
   mkdirSync(path.join(s.dataDir, 's3-sidecar'), { recursive: true });
   const lkConfig = path.join(runDir, 'livekit.yaml');
   writeFileSync(lkConfig, rendered, { mode: 0o600 });
-  return [
+  const daemons: DaemonSpec[] = [
     {
       name: 'livekit-server',
       command: path.join(TOOLS_BIN, 'livekit-server'),
@@ -47,6 +47,20 @@ export function stackDaemons(s: StackSettings): DaemonSpec[] {
       runDir,
     },
   ];
+  if (s.ownRedisPort) {
+    // Configured as production Redis must be (README, Redis in production): jobs and locks survive a
+    // restart (append-only file), and nothing is ever evicted.
+    const redisDir = path.join(s.dataDir, 'redis');
+    mkdirSync(redisDir, { recursive: true });
+    daemons.push({
+      name: 'redis',
+      command: 'redis-server',
+      args: ['--bind', '127.0.0.1', '--port', String(s.ownRedisPort), '--dir', redisDir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction'],
+      port: s.ownRedisPort,
+      runDir,
+    });
+  }
+  return daemons;
 }
 
 async function ensureRedis(url: string): Promise<void> {
@@ -86,7 +100,7 @@ export async function stackUp(s: StackSettings): Promise<void> {
       throw new Error(`${bin} is not installed in ${TOOLS_BIN}; run scripts/setup.sh`);
     }
   }
-  await ensureRedis(s.redisUrl);
+  if (!s.ownRedisPort) await ensureRedis(s.redisUrl);
   for (const d of stackDaemons(s)) await startDaemon(d);
   await ensureBucket(s);
   const redis = new IORedis(s.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -98,6 +112,6 @@ export async function stackUp(s: StackSettings): Promise<void> {
 export async function stackDown(s: StackSettings): Promise<string[]> {
   const stopped: string[] = [];
   const runDir = path.join(s.dataDir, 'run');
-  for (const name of ['livekit-server', 's3']) if (await stopDaemon({ name, runDir })) stopped.push(name);
+  for (const name of ['livekit-server', 's3', 'redis']) if (await stopDaemon({ name, runDir })) stopped.push(name);
   return stopped;
 }

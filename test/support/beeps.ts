@@ -13,10 +13,10 @@ import { download, getText } from './s3';
 export const BEEP_HZ = 800;
 export const beeps = (untilMs: number, fromMs = 1000) => Array.from({ length: Math.floor((untilMs - fromMs) / 500) }, (_, i) => fromMs + i * 500);
 
-export function beeper(env: Record<string, string>, room: string, epoch: number, times: number[]): SpeakerBot {
+export function beeper(env: Record<string, string>, room: string, epoch: number, times: number[], who = { identity: 'beeper', freq: BEEP_HZ }): SpeakerBot {
   return new SpeakerBot(
-    { url: env.LIVEKIT_URL, apiKey: env.LIVEKIT_API_KEY, apiSecret: env.LIVEKIT_API_SECRET, room, identity: 'beeper', name: 'Beeper', dtx: false },
-    new Program(times.map((atMs) => ({ atMs, pcm: tone(BEEP_HZ, 100, -12) }))),
+    { url: env.LIVEKIT_URL, apiKey: env.LIVEKIT_API_KEY, apiSecret: env.LIVEKIT_API_SECRET, room, identity: who.identity, name: who.identity, dtx: false },
+    new Program(times.map((atMs) => ({ atMs, pcm: tone(who.freq, 100, -12) }))),
     epoch,
   );
 }
@@ -42,11 +42,11 @@ export async function decodeVod(s3: S3Client, bucket: string, prefix: string): P
  * that fixes the pipeline's delay, and every other must start within ±toleranceMs of its place.
  * `skip` leaves out beeps in known gaps.
  */
-export function missingBeeps(mix: Float32Array, times: number[], offsetMs: number, skip: (t: number) => boolean = () => false, toleranceMs = 40): number[] {
+export function missingBeeps(mix: Float32Array, times: number[], offsetMs: number, skip: (t: number) => boolean = () => false, toleranceMs = 40, freq = BEEP_HZ): number[] {
   const kept = times.filter((t) => !skip(t));
   let delay: number | null = null;
   for (const t of kept) {
-    const at = findOnset(mix, BEEP_HZ, t + offsetMs - 300, t + offsetMs + 300);
+    const at = findOnset(mix, freq, t + offsetMs - 300, t + offsetMs + 300);
     if (at !== null) {
       delay = at - (t + offsetMs);
       break;
@@ -56,7 +56,7 @@ export function missingBeeps(mix: Float32Array, times: number[], offsetMs: numbe
   const missing: number[] = [];
   for (const t of kept) {
     const want = t + offsetMs + delay;
-    const got = findOnset(mix, BEEP_HZ, want - Math.max(150, toleranceMs + 50), want + Math.max(150, toleranceMs + 50));
+    const got = findOnset(mix, freq, want - Math.max(150, toleranceMs + 50), want + Math.max(150, toleranceMs + 50));
     if (got === null || Math.abs(got - want) > toleranceMs) missing.push(t);
   }
   return missing;

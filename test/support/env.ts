@@ -1,17 +1,23 @@
 import path from 'node:path';
 import { stackAppEnv, stackSettings, ROOT } from '../../src/stack/settings';
 
-/** The test stack: its own ports, data folder, Redis database and queue prefix, so it runs beside a demo. */
+/**
+ * The test stack: its own ports, data folder, Redis and queue prefix, so it runs beside a demo.
+ * ROOMCAST_TEST_PORT_SHIFT moves it (e.g. 20000: a second test stack for the hour-long room while
+ * the suite runs; only the long-room test uses no other fixed ports).
+ */
+const SHIFT = Number(process.env.ROOMCAST_TEST_PORT_SHIFT ?? 0);
 export const TEST_STACK_ENV = {
-  ROOMCAST_STACK: 'test',
-  ROOMCAST_LIVEKIT_PORT: '17880',
-  ROOMCAST_S3_PORT: '19100',
-  ROOMCAST_API_PORT: '18080',
-  ROOMCAST_REDIS_URL: 'redis://127.0.0.1:6379/2',
+  ROOMCAST_STACK: SHIFT ? `test-${SHIFT}` : 'test',
+  ROOMCAST_LIVEKIT_PORT: String(17880 + SHIFT),
+  ROOMCAST_S3_PORT: String(19100 + SHIFT),
+  ROOMCAST_API_PORT: String(18080 + SHIFT),
+  // Its own Redis (persistent, like production's), so a test can restart it under a live room.
+  ROOMCAST_REDIS_PORT: String(16379 + SHIFT),
 };
 
 export const testSettings = () => stackSettings({ ...process.env, ...TEST_STACK_ENV });
 /** Presigned links live 3 s in the tests, so their expiry can be seen. */
 export const testAppEnv = (): Record<string, string> => ({ ...stackAppEnv(testSettings()), LOG_LEVEL: 'info', PRESIGN_TTL_SECONDS: '3' });
-export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+export const ARTIFACTS = path.join(ROOT, 'test-artifacts', ...(SHIFT ? [`test-${SHIFT}`] : []));
 export { ROOT };

@@ -1,6 +1,7 @@
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import IORedis from 'ioredis';
+import { alive } from '../../src/stack/daemon';
 import { stackDown, stackUp } from '../../src/stack/stack';
 import { RoomcastProcess } from './roomcast-process';
 import { testAppEnv, testSettings } from './env';
@@ -17,7 +18,12 @@ export default async function globalSetup(): Promise<void> {
   const redis = new IORedis(env.REDIS_URL);
   await redis.flushdb();
   redis.disconnect();
+  // A run that was interrupted (Ctrl-C, a killed jest) can leave its roomcast behind: stop it first.
+  const pidFile = path.join(s.dataDir, 'run', 'roomcast-all.pid');
+  const stale = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
+  if (stale > 0 && alive(stale)) process.kill(stale, 'SIGKILL');
   const rc = new RoomcastProcess('roomcast-all', env);
   await rc.start();
+  writeFileSync(pidFile, String(rc.pid));
   (globalThis as Record<string, unknown>).__ROOMCAST__ = rc;
 }

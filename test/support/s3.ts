@@ -33,3 +33,14 @@ export async function exists(s3: S3Client, bucket: string, key: string): Promise
     return false;
   }
 }
+
+/** Whether S3 says the object is missing (404), as opposed to unreachable (throws). */
+export async function missing(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return false;
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return true;
+    throw err;
+  }
+}
