@@ -7,4 +7,5 @@ module.exports = {
   setupFiles: ['<rootDir>/test/support/client-priority.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  testSequencer: '<rootDir>/test/support/sequencer.js',
 };

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { dispose } from '@livekit/rtc-node';
 import { Parser } from 'm3u8-parser';
 import { recordingPrefix, rel } from '../../src/contracts/layout';
@@ -62,6 +63,9 @@ const outage = { s3: [0, 0], redis: [0, 0] };
 
 beforeAll(async () => {
   await waitForIdleWorkers(env);
+  // The bots run in this process: how late its event loop ran explains a bot that lagged.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   resumesBefore = await metricValue(env, 'roomcast_recordings_resumed_total');
   result = await runScenario({
     env,
@@ -90,6 +94,8 @@ beforeAll(async () => {
       await watch;
     },
   });
+  loop.disable();
+  console.log(`test process event loop delay during the room: p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`);
   prefix = recordingPrefix(room, result.active.recordingId);
   manifest = await waitForManifest(s3, bucket, prefix, (m) => m.status === 'complete', 180_000);
   console.log(`S3 down ${outage.s3[1] - outage.s3[0]} ms, Redis down ${outage.redis[1] - outage.redis[0]} ms, spool peak ${spoolPeak} bytes; after the room: ${JSON.stringify(manifest.processing)}`);
