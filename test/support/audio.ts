@@ -46,6 +46,19 @@ export function findOnset(x: Float32Array, freq: number, fromMs: number, toMs: n
   return ((from + idx * HOP + WIN / 2) / RATE) * 1000;
 }
 
+/** Where a tone of `freq` ends between fromMs and toMs: the last moment its amplitude is at half its peak or more. */
+export function findEnd(x: Float32Array, freq: number, fromMs: number, toMs: number, floor = 0.01): number | null {
+  const from = Math.max(0, Math.round((fromMs * RATE) / 1000));
+  const to = Math.min(x.length - WIN, Math.round((toMs * RATE) / 1000));
+  const env: number[] = [];
+  for (let i = from; i <= to; i += HOP) env.push(toneAmplitude(x, freq, i, WIN));
+  const peak = Math.max(0, ...env);
+  if (peak < floor) return null;
+  let idx = env.length - 1;
+  while (idx > 0 && env[idx] < peak / 2) idx--;
+  return ((from + idx * HOP + WIN / 2) / RATE) * 1000;
+}
+
 /** Largest amplitude of `freq` in a range (10 ms windows). */
 export function maxToneAmplitude(x: Float32Array, freq: number, fromMs: number, toMs: number): number {
   const from = Math.max(0, Math.round((fromMs * RATE) / 1000));

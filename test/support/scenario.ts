@@ -51,6 +51,8 @@ export async function runScenario(o: {
   during?: (stop: () => boolean) => Promise<void>;
   /** Room metadata, e.g. {"roomcast":{"visibility":"private"}}. */
   metadata?: string;
+  /** Starts the recording by hand once the room exists (with metadata that turns auto-recording off). */
+  start?: () => Promise<void>;
 }): Promise<ScenarioResult> {
   const { env } = o;
   const rooms = new RoomServiceClient(env.LIVEKIT_URL.replace(/^ws/, 'http'), env.LIVEKIT_API_KEY, env.LIVEKIT_API_SECRET);
@@ -58,6 +60,7 @@ export async function runScenario(o: {
   const control = new Control(redis, env.QUEUE_PREFIX);
   const createdAtMs = Date.now();
   await rooms.createRoom({ name: o.room, emptyTimeout: 120, metadata: o.metadata });
+  await o.start?.();
   let active: ActiveRecording | null = null;
   while (!active) {
     if (Date.now() - createdAtMs > 15_000) throw new Error('no recorder joined within 15 s');
