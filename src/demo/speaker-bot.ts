@@ -6,9 +6,11 @@ import type { Program } from './program';
 const FRAME = SAMPLE_RATE / 100;
 /**
  * How far ahead of the wall clock audio is handed to rtc: rtc's source plays its queue out in real
- * time, so a queue this deep rides out a stall of the host (GC, a busy test process) unharmed.
+ * time, so a queue this deep rides out a stall of the host (GC, another bot's peer connection being
+ * set up in the same process) unharmed. At 60 ms, bots in the test process ran dry for up to 62 ms
+ * when a speaker rejoined, and the recording test then found every later burst ~100 ms late.
  */
-const LEAD_SAMPLES = 6 * FRAME;
+const LEAD_SAMPLES = 25 * FRAME;
 
 export interface BotOptions {
   url: string;
@@ -46,7 +48,7 @@ export class SpeakerBot {
     at.addGrant({ room: this.o.room, roomJoin: true, canPublish: true, canSubscribe: false });
     const room = new Room();
     await room.connect(this.o.url, await at.toJwt(), { autoSubscribe: false, dynacast: false });
-    const source = new AudioSource(SAMPLE_RATE, 1, 200);
+    const source = new AudioSource(SAMPLE_RATE, 1, 400);
     const track = LocalAudioTrack.createAudioTrack('microphone', source);
     const opts = new TrackPublishOptions();
     opts.source = TrackSource.SOURCE_MICROPHONE;
