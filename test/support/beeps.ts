@@ -42,11 +42,11 @@ export async function decodeVod(s3: S3Client, bucket: string, prefix: string): P
  * that fixes the pipeline's delay, and every other must start within ±toleranceMs of its place.
  * `skip` leaves out beeps in known gaps.
  */
-export function missingBeeps(mix: Float32Array, times: number[], offsetMs: number, skip: (t: number) => boolean = () => false, toleranceMs = 40, freq = BEEP_HZ): number[] {
+export function missingBeeps(mix: Float32Array, times: number[], offsetMs: number, skip: (t: number) => boolean = () => false, toleranceMs = 40, freq = BEEP_HZ, floor = 0.01): number[] {
   const kept = times.filter((t) => !skip(t));
   let delay: number | null = null;
   for (const t of kept) {
-    const at = findOnset(mix, freq, t + offsetMs - 300, t + offsetMs + 300);
+    const at = findOnset(mix, freq, t + offsetMs - 300, t + offsetMs + 300, floor);
     if (at !== null) {
       delay = at - (t + offsetMs);
       break;
@@ -56,7 +56,7 @@ export function missingBeeps(mix: Float32Array, times: number[], offsetMs: numbe
   const missing: number[] = [];
   for (const t of kept) {
     const want = t + offsetMs + delay;
-    const got = findOnset(mix, freq, want - Math.max(150, toleranceMs + 50), want + Math.max(150, toleranceMs + 50));
+    const got = findOnset(mix, freq, want - Math.max(150, toleranceMs + 50), want + Math.max(150, toleranceMs + 50), floor);
     if (got === null || Math.abs(got - want) > toleranceMs) missing.push(t);
   }
   return missing;
