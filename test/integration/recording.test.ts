@@ -158,7 +158,9 @@ test('the VOD playlist parses, runs on without holes, ends, and every segment is
   let prevEnd: number | undefined;
   m.segments.forEach((seg: { uri: string; duration: number; dateTimeObject: Date }, i: number) => {
     expect(seg.uri).toBe(`seg_${String(i).padStart(6, '0')}.ts`);
-    expect(seg.duration).toBeGreaterThan(1);
+    // Full-length segments, but the last: the room may end just after a boundary.
+    if (i < m.segments.length - 1) expect(seg.duration).toBeGreaterThan(1);
+    else expect(seg.duration).toBeGreaterThan(0);
     expect(seg.duration).toBeLessThanOrEqual(m.targetDuration);
     // Program date-times follow the audio: each segment starts where the previous ended.
     const start = seg.dateTimeObject.getTime();
