@@ -36,27 +36,27 @@ const HOP = 48; // 1 ms onset precision
  * half of its peak in that range. null when it never rises above `floor`.
  */
 export function findOnset(x: Float32Array, freq: number, fromMs: number, toMs: number, floor = 0.01): number | null {
+  const e = toneEnvelope(x, freq, fromMs, toMs);
+  if (e.peak < floor) return null;
+  return e.at(e.env.findIndex((a) => a >= e.peak / 2));
+}
+
+/** A tone's amplitude in 10 ms windows every 1 ms over a range, its peak, and the time of window i. */
+function toneEnvelope(x: Float32Array, freq: number, fromMs: number, toMs: number) {
   const from = Math.max(0, Math.round((fromMs * RATE) / 1000));
   const to = Math.min(x.length - WIN, Math.round((toMs * RATE) / 1000));
   const env: number[] = [];
   for (let i = from; i <= to; i += HOP) env.push(toneAmplitude(x, freq, i, WIN));
-  const peak = Math.max(0, ...env);
-  if (peak < floor) return null;
-  const idx = env.findIndex((a) => a >= peak / 2);
-  return ((from + idx * HOP + WIN / 2) / RATE) * 1000;
+  return { env, peak: Math.max(0, ...env), at: (i: number) => ((from + i * HOP + WIN / 2) / RATE) * 1000 };
 }
 
 /** Where a tone of `freq` ends between fromMs and toMs: the last moment its amplitude is at half its peak or more. */
 export function findEnd(x: Float32Array, freq: number, fromMs: number, toMs: number, floor = 0.01): number | null {
-  const from = Math.max(0, Math.round((fromMs * RATE) / 1000));
-  const to = Math.min(x.length - WIN, Math.round((toMs * RATE) / 1000));
-  const env: number[] = [];
-  for (let i = from; i <= to; i += HOP) env.push(toneAmplitude(x, freq, i, WIN));
-  const peak = Math.max(0, ...env);
-  if (peak < floor) return null;
-  let idx = env.length - 1;
-  while (idx > 0 && env[idx] < peak / 2) idx--;
-  return ((from + idx * HOP + WIN / 2) / RATE) * 1000;
+  const e = toneEnvelope(x, freq, fromMs, toMs);
+  if (e.peak < floor) return null;
+  let i = e.env.length - 1;
+  while (i > 0 && e.env[i] < e.peak / 2) i--;
+  return e.at(i);
 }
 
 /** Largest amplitude of `freq` in a range (10 ms windows). */
