@@ -7,10 +7,11 @@ const FRAME = SAMPLE_RATE / 100;
 /**
  * How far ahead of the wall clock audio is handed to rtc: rtc's source plays its queue out in real
  * time, so a queue this deep rides out a stall of the host (GC, another bot's peer connection being
- * set up in the same process) unharmed. At 60 ms, bots in the test process ran dry for up to 62 ms
- * when a speaker rejoined, and the recording test then found every later burst ~100 ms late.
+ * set up in the same process: 300+ ms seen) unharmed. A source that runs dry does not catch up: at a
+ * 60 ms lead (and 250) bots in the test process ran dry when a speaker rejoined, and every burst after
+ * that reached the room as late as the source had been dry (59–119 ms).
  */
-const LEAD_SAMPLES = 25 * FRAME;
+const LEAD_SAMPLES = 50 * FRAME;
 
 export interface BotOptions {
   url: string;
@@ -48,7 +49,7 @@ export class SpeakerBot {
     at.addGrant({ room: this.o.room, roomJoin: true, canPublish: true, canSubscribe: false });
     const room = new Room();
     await room.connect(this.o.url, await at.toJwt(), { autoSubscribe: false, dynacast: false });
-    const source = new AudioSource(SAMPLE_RATE, 1, 400);
+    const source = new AudioSource(SAMPLE_RATE, 1, 1000);
     const track = LocalAudioTrack.createAudioTrack('microphone', source);
     const opts = new TrackPublishOptions();
     opts.source = TrackSource.SOURCE_MICROPHONE;
