@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../../src/stack/settings';
+import { stopChild } from '../../test/support/roomcast-process';
 import { sleep } from './s3-watch';
 
 /** A `roomcast start --role …` process as an operator runs it (bin/roomcast → dist/), logging to a file. */
@@ -44,13 +45,7 @@ export class Roomcast {
 
   /** Sends `signal` and waits for the exit (SIGKILL after `timeoutMs`). */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<void> {
-    const c = this.child;
-    if (!c || this.exited) return;
-    const done = new Promise<void>((r) => c.once('exit', () => r()));
-    c.kill(signal);
-    const timer = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
-    await done;
-    clearTimeout(timer);
+    if (this.child && !this.exited) await stopChild(this.child, signal, timeoutMs);
   }
 }
 

@@ -95,18 +95,17 @@ beforeAll(async () => {
       const started = Date.now();
       const at = (ms: number) => sleep(started + ms - Date.now());
       const watch = watchLive(stopped);
-      await at(S3_DOWN_AT);
-      outage.s3[0] = Date.now();
-      await stopDaemon(s3d);
-      await sleep(outage.s3[0] + S3_DOWN_FOR - Date.now());
-      await startDaemon(s3d);
-      outage.s3[1] = Date.now();
-      await at(REDIS_DOWN_AT);
-      outage.redis[0] = Date.now();
-      await stopDaemon(redisd);
-      await sleep(outage.redis[0] + REDIS_DOWN_FOR - Date.now());
-      await startDaemon(redisd);
-      outage.redis[1] = Date.now();
+      /** Stops a stack service for `forMs` from `atMs` into the room; records when it was away. */
+      const takeDown = async (d: typeof s3d, atMs: number, forMs: number, span: number[]) => {
+        await at(atMs);
+        span[0] = Date.now();
+        await stopDaemon(d);
+        await sleep(span[0] + forMs - Date.now());
+        await startDaemon(d);
+        span[1] = Date.now();
+      };
+      await takeDown(s3d, S3_DOWN_AT, S3_DOWN_FOR, outage.s3);
+      await takeDown(redisd, REDIS_DOWN_AT, REDIS_DOWN_FOR, outage.redis);
       await watch;
     },
   });

@@ -45,12 +45,15 @@ export class RoomcastProcess {
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<void> {
-    const c = this.child;
-    if (!c || this.exited) return;
-    const exited = new Promise<void>((r) => c.once('exit', () => r()));
-    c.kill(signal);
-    const timer = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
-    await exited;
-    clearTimeout(timer);
+    if (this.child && !this.exited) await stopChild(this.child, signal, timeoutMs);
   }
+}
+
+/** Sends `signal` to a child and waits for its exit (SIGKILL after `timeoutMs`). */
+export async function stopChild(c: ChildProcess, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+  const exited = new Promise<void>((r) => c.once('exit', () => r()));
+  c.kill(signal);
+  const timer = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
 }
