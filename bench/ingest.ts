@@ -11,7 +11,7 @@
  *
  *   npx tsx bench/ingest.ts [--rooms 1,5,10,20] [--seconds 60] [--out bench-results/ingest]
  *                           [--resume-rooms 5] [--kill-after 15] [--poll-ms 100] [--bot-processes auto]
- *                           [--bots-nice 0] [--keep-stack]
+ *                           [--bots-nice 0] [--keep-stack] [--ingest-node-args="--cpu-prof"]
  *
  * It brings up its own local stack ("bench": LiveKit 27880, S3 29100, api 28080, Redis db 3 unless
  * the ROOMCAST_* variables say otherwise), runs one `--role api` process for the LiveKit webhooks
@@ -54,6 +54,8 @@ const { values } = parseArgs({
     'bot-processes': { type: 'string', default: 'auto' },
     'bots-nice': { type: 'string', default: '0' },
     'keep-stack': { type: 'boolean', default: false },
+    // e.g. "--cpu-prof --cpu-prof-dir=bench-results/prof": where the ingest's own CPU goes.
+    'ingest-node-args': { type: 'string', default: '' },
   },
 });
 
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
     // rtc-node runs each bot's media on native threads; ~20 bots per process keeps each event loop light.
     botProcesses: (bots) => (auto ? Math.max(1, Math.min(4, Math.ceil(bots / 20))) : Number(values['bot-processes'])),
     botsNice: Number(values['bots-nice']),
+    ingestNodeArgs: values['ingest-node-args'].split(' ').filter(Boolean),
   };
   console.log(`ingest bench ${runId}: rooms ${roomsList.join(', ')} × ${seconds} s; resume phase ${resumeRooms ? `${resumeRooms} rooms, kill after ${killAfter} s` : 'off'}; logs in ${ctx.logDir}`);
   console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);

@@ -24,6 +24,8 @@ export interface BenchContext {
   botProcesses: (bots: number) => number;
   /** Niceness of the bot processes (see BotPool). */
   botsNice: number;
+  /** Node flags of the measured ingest processes only (a CPU profile, say). */
+  ingestNodeArgs: string[];
 }
 
 export const logFile = (ctx: BenchContext, name: string) => {

@@ -37,7 +37,7 @@ async function withBots<T>(ctx: BenchContext, tag: string, recs: RoomRec[], seco
  */
 export async function runLoad(ctx: BenchContext, n: number, seconds: number): Promise<LoadResult> {
   const tag = `n${n}`;
-  const ingest = new Roomcast(`ingest-${tag}`, { ...ctx.env, INGEST_CONCURRENCY: String(Math.max(20, n)) }, ['ingest'], logFile(ctx, `ingest-${tag}`));
+  const ingest = new Roomcast(`ingest-${tag}`, { ...ctx.env, INGEST_CONCURRENCY: String(Math.max(20, n)) }, ['ingest'], logFile(ctx, `ingest-${tag}`), ctx.ingestNodeArgs);
   await ingest.start();
   const tree = new ProcTree(ingest.pid);
   tree.start(500);
@@ -113,8 +113,8 @@ export async function runLoad(ctx: BenchContext, n: number, seconds: number): Pr
  * kill → first segment after the discontinuity readable in S3.
  */
 export async function runResume(ctx: BenchContext, n: number, killAfterS: number): Promise<ResumeResult> {
-  const first = new Roomcast('ingest-resume-a', ctx.env, ['ingest'], logFile(ctx, 'ingest-resume-a'));
-  const second = new Roomcast('ingest-resume-b', ctx.env, ['ingest'], logFile(ctx, 'ingest-resume-b'));
+  const first = new Roomcast('ingest-resume-a', ctx.env, ['ingest'], logFile(ctx, 'ingest-resume-a'), ctx.ingestNodeArgs);
+  const second = new Roomcast('ingest-resume-b', ctx.env, ['ingest'], logFile(ctx, 'ingest-resume-b'), ctx.ingestNodeArgs);
   await first.start();
   const tree = new ProcTree(first.pid, 1_000_000);
   tree.start(500);

@@ -16,6 +16,8 @@ export class Roomcast {
     readonly env: Record<string, string>,
     readonly roles: string[],
     readonly logFile: string,
+    /** Flags for node itself (before the script), e.g. --cpu-prof. */
+    readonly nodeArgs: string[] = [],
   ) {}
 
   get pid(): number {
@@ -28,7 +30,7 @@ export class Roomcast {
     if (!existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run scripts/setup.sh (or npm run build) first');
     const log = openSync(this.logFile, 'a');
     const from = readSize(this.logFile);
-    const args = [path.join(ROOT, 'bin', 'roomcast'), 'start', ...this.roles.flatMap((r) => ['--role', r])];
+    const args = [...this.nodeArgs, path.join(ROOT, 'bin', 'roomcast'), 'start', ...this.roles.flatMap((r) => ['--role', r])];
     const child = spawn(process.execPath, args, { env: { ...process.env, ...this.env }, stdio: ['ignore', log, log], cwd: ROOT });
     this.child = child;
     child.on('exit', (code, signal) => {

@@ -91,13 +91,15 @@ export class FramePlacer {
   private count = 0;
   private anchor = Infinity;
   private warmup: Int16Array[] | undefined = [];
+  private warmupSamples = 0;
   private written = -Infinity;
   private windowEnd = 0;
   private windowMin = Infinity;
   corrections: number[] = [];
   lateSamples = 0;
 
-  static readonly WARMUP_FRAMES = 15;
+  /** At least two frames, whatever their size. */
+  static readonly WARMUP = (15 * SAMPLE_RATE) / 100;
   static readonly WINDOW = 2 * SAMPLE_RATE;
   static readonly TOLERANCE = SAMPLE_RATE / 100;
 
@@ -111,11 +113,12 @@ export class FramePlacer {
     const estimate = arrival - this.count;
     if (this.warmup) {
       this.warmup.push(data);
+      this.warmupSamples += data.length;
       if (estimate < this.anchor) this.anchor = estimate;
-      if (this.warmup.length < FramePlacer.WARMUP_FRAMES) return;
+      if (this.warmupSamples < FramePlacer.WARMUP || this.warmup.length < 2) return;
       const frames = this.warmup;
       this.warmup = undefined;
-      let at = this.count - frames.reduce((n, f) => n + f.length, 0);
+      let at = this.count - this.warmupSamples;
       for (const f of frames) {
         this.place(f, this.anchor + at);
         at += f.length;
