@@ -51,10 +51,14 @@ export function startIngest(deps: {
         }
       }
       if (previous && previous.status !== 'recording') return { skipped: `recording is ${previous.status}` };
-      const resume = previous ? await prepareResume(deps, data, previous, log) : undefined;
+      const pickedUpMs = Date.now();
       // A job can outlive its room (a late retry, a webhook replayed after the room ended): never
       // create a room by joining it.
-      const [info] = await rooms.listRooms([data.room]);
+      const [resume, [info]] = await Promise.all([
+        previous ? prepareResume(deps, data, previous, log) : undefined,
+        rooms.listRooms([data.room]),
+      ]);
+      if (resume) resume.prepareMs = Date.now() - pickedUpMs;
       if (!info || info.sid !== data.roomSid) {
         if (resume) {
           await closeLeftOpen(deps, prefix, resume, log);
@@ -86,11 +90,12 @@ export function startIngest(deps: {
       connection,
       prefix: cfg.QUEUE_PREFIX,
       concurrency: cfg.INGEST_CONCURRENCY,
-      // A killed ingest's rooms are noticed as stalled and resumed by another within ~7 s: the
-      // lock lapses ≤ 4 s after its last renewal, stalled jobs are looked for every second. A
-      // recording can be resumed many times over its life.
-      lockDuration: 4_000,
-      stalledInterval: 1_000,
+      // A killed ingest's rooms are noticed as stalled and taken by another within ~2–3.5 s: the
+      // lock (renewed every 1.5 s) lapses ≤ 3 s after the kill, stalled jobs are looked for every
+      // 0.5 s. A lock lapsed by a stall (Redis away, a starved event loop) is safe: the job then
+      // follows the recorder's pulse instead of resuming it. A recording can be resumed many times.
+      lockDuration: 3_000,
+      stalledInterval: 500,
       maxStalledCount: 1000,
     },
   );

@@ -186,7 +186,9 @@ export class Recording {
       for (const key of indexKeys(this.job.room, this.job.recordingId, this.visibility, new Date(this.clock.startedAtMs))) {
         this.uploader.enqueue({ key, body: '', contentType: 'application/octet-stream' });
       }
+      const joinStartMs = Date.now();
       await this.egress.join();
+      const joinMs = Date.now() - joinStartMs;
       active.joinedAt = new Date().toISOString();
       await this.control.setActive(this.job.room, active);
       if (this.resume) {
@@ -195,7 +197,7 @@ export class Recording {
         const toMs = Math.round((this.clock.now() / SAMPLE_RATE) * 1000);
         this.store.update((m) => m.gaps.push({ fromMs, toMs, reason: 'ingest lost (crash, kill or lost lock); resumed by another' }));
         metrics.resumes.inc();
-        this.log.warn({ fromMs, toMs, gapMs: toMs - fromMs }, 'recording resumed');
+        this.log.warn({ fromMs, toMs, gapMs: toMs - fromMs, prepareMs: this.resume.prepareMs, joinMs }, 'recording resumed');
       } else this.log.info({ host: hostname(), prefix: this.prefix }, 'recording started');
       const ticker = setInterval(() => this.mixer.tick(), TICK_MS);
       const stopReason = await this.waitForStop(active);

@@ -18,8 +18,8 @@ export const recordingSpoolDir = (cfg: Pick<Config, 'SPOOL_DIR'>, room: string, 
 export async function prepareResume(deps: { cfg: Config; s3: S3Client }, data: RecordJob, previous: Manifest, log: Logger): Promise<ResumePoint> {
   const prefix = recordingPrefix(data.room, data.recordingId);
   const segments = await readSegments(deps.s3, deps.cfg.S3_BUCKET, prefix + rel.eventPlaylist);
-  await recoverSpool({ s3: deps.s3, bucket: deps.cfg.S3_BUCKET, prefix, recordingDir: recordingSpoolDir(deps.cfg, data.room, data.recordingId), ownDir: '', manifest: previous, segments, log });
-  return findResumePoint(deps.s3, deps.cfg.S3_BUCKET, prefix, previous, segments);
+  const recovered = await recoverSpool({ s3: deps.s3, bucket: deps.cfg.S3_BUCKET, prefix, recordingDir: recordingSpoolDir(deps.cfg, data.room, data.recordingId), ownDir: '', manifest: previous, segments, log });
+  return findResumePoint(deps.s3, deps.cfg.S3_BUCKET, prefix, previous, segments, recovered.pcm);
 }
 
 /** The room ended while nobody recorded it: close the recording where its audio ends. */

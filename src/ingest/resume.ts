@@ -23,10 +23,15 @@ export interface ResumePoint {
   position: number;
   /** Old audio of the chunk holding `position`, per stream ('mix' or a speaker identity), from the chunk's start. */
   old: Map<string, { chunkIndex: number; pcm: Int16Array }>;
+  /** How long finding it took (spool recovery, reading back the chunks), for the log. */
+  prepareMs?: number;
 }
 
-/** `segments`: the event playlist's (readSegments) plus any recovered from a dead process's spool. */
-export async function findResumePoint(s3: S3Client, bucket: string, prefix: string, manifest: Manifest, segments: PlaylistSegment[]): Promise<ResumePoint> {
+/**
+ * `segments`: the event playlist's (readSegments) plus any recovered from a dead process's spool;
+ * `known`: chunks' audio already at hand (recovered from that spool), by key: not read back.
+ */
+export async function findResumePoint(s3: S3Client, bucket: string, prefix: string, manifest: Manifest, segments: PlaylistSegment[], known = new Map<string, Int16Array>()): Promise<ResumePoint> {
   const last = segments[segments.length - 1];
   const startedAtMs = Date.parse(manifest.startedAt);
   const position = last ? Math.round(((last.programDateTime.getTime() - startedAtMs) / 1000 + last.duration) * SAMPLE_RATE) : 0;
@@ -36,16 +41,21 @@ export async function findResumePoint(s3: S3Client, bucket: string, prefix: stri
   const dir = await mkdtemp(path.join(os.tmpdir(), 'roomcast-resume-'));
   try {
     const streams: Array<[string, ChunkEntry[]]> = [['mix', manifest.mix.chunks], ...manifest.speakers.map((s) => [s.identity, s.chunks] as [string, ChunkEntry[]])];
-    for (const [name, chunks] of streams) {
-      const c = chunks.find((x) => x.index === k);
-      if (!c) continue;
-      const file = path.join(dir, 'chunk.flac');
-      const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + c.key }));
-      await writeFile(file, await obj.Body!.transformToByteArray());
-      const parts: Int16Array[] = [];
-      await decodePcm(file, SAMPLE_RATE, (p) => parts.push(Int16Array.from(p)));
-      old.set(name, { chunkIndex: k, pcm: concatPcm(parts) });
-    }
+    // All at once: every second spent here is audio the room loses (the gap).
+    await Promise.all(
+      streams.map(async ([name, chunks], i) => {
+        const c = chunks.find((x) => x.index === k);
+        if (!c) return;
+        const have = known.get(c.key);
+        if (have) return void old.set(name, { chunkIndex: k, pcm: have });
+        const file = path.join(dir, `chunk-${i}.flac`);
+        const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + c.key }));
+        await writeFile(file, await obj.Body!.transformToByteArray());
+        const parts: Int16Array[] = [];
+        await decodePcm(file, SAMPLE_RATE, (p) => parts.push(Int16Array.from(p)));
+        old.set(name, { chunkIndex: k, pcm: concatPcm(parts) });
+      }),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

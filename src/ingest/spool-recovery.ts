@@ -6,6 +6,7 @@ import path from 'node:path';
 import { rel } from '../contracts/layout';
 import type { Manifest } from '../contracts/manifest';
 import { decodePcm } from '../shared/ffmpeg';
+import { concatPcm } from '../shared/wav';
 import type { Logger } from '../shared/log';
 import { addChunk } from './flac-chunks';
 import type { PlaylistSegment } from './playlists';
@@ -46,9 +47,11 @@ export async function recoverSpool(o: {
   manifest: Manifest;
   segments: PlaylistSegment[];
   log: Logger;
-}): Promise<{ files: number; segments: number }> {
+}): Promise<{ files: number; segments: number; pcm: Map<string, Int16Array> }> {
   let files = 0;
   let added = 0;
+  /** The chunks' audio by key (relative to the recording): the resume needs some of it back. */
+  const pcm = new Map<string, Int16Array>();
   const owners = await readdir(o.recordingDir).catch(() => [] as string[]);
   for (const owner of owners) {
     const dir = path.join(o.recordingDir, owner);
@@ -70,18 +73,22 @@ export async function recoverSpool(o: {
       { dir: path.join(dir, 'mix'), relKey: rel.mixChunk, list: () => o.manifest.mix.chunks },
       ...o.manifest.speakers.map((sp) => ({ dir: path.join(dir, 'speakers', sp.key), relKey: (i: number) => rel.speakerChunk(sp.key, i), list: () => sp.chunks })),
     ];
-    for (const cd of chunkDirs) {
-      for (const name of (await readdir(cd.dir).catch(() => [] as string[])).sort()) {
-        const m = /^chunk_(\d+)\.flac$/.exec(name);
-        if (!m) continue;
+    // All chunks at once (each is decoded to count its samples): the room is not recorded meanwhile.
+    const chunkFiles = (
+      await Promise.all(chunkDirs.map(async (cd) => (await readdir(cd.dir).catch(() => [] as string[])).map((name) => ({ cd, name, m: /^chunk_(\d+)\.flac$/.exec(name) }))))
+    ).flat();
+    await Promise.all(
+      chunkFiles.map(async ({ cd, name, m }) => {
+        if (!m) return;
         const file = path.join(cd.dir, name);
-        const samples = await countSamples(file);
-        if (samples === 0) continue;
+        const audio = await decodeAll(file);
+        if (audio.length === 0) return;
         const index = Number(m[1]);
         const bytes = await put(file, cd.relKey(index), 'audio/flac');
-        addChunk(cd.list()!, { index, key: cd.relKey(index), startMs: index * o.manifest.speakerFormat.chunkSeconds * 1000, durationMs: Math.round((samples / SAMPLE_RATE) * 10000) / 10, bytes });
-      }
-    }
+        pcm.set(cd.relKey(index), audio);
+        addChunk(cd.list()!, { index, key: cd.relKey(index), startMs: index * o.manifest.speakerFormat.chunkSeconds * 1000, durationMs: Math.round((audio.length / SAMPLE_RATE) * 10000) / 10, bytes });
+      }),
+    );
     // HLS segments after the last listed one, in order (a truncated last one plays up to its end).
     const hlsDir = path.join(dir, path.dirname(rel.hlsSegment(0)));
     const segs = (await readdir(hlsDir).catch(() => [] as string[])).map((n) => ({ n, seq: Number(/^seg_(\d+)\.ts$/.exec(n)?.[1] ?? NaN) })).filter((x) => Number.isInteger(x.seq)).sort((a, b) => a.seq - b.seq);
@@ -91,7 +98,7 @@ export async function recoverSpool(o: {
       if (s.seq < expected) continue;
       if (s.seq > expected) break;
       const file = path.join(hlsDir, s.n);
-      const samples = await countSamples(file);
+      const samples = (await decodeAll(file)).length;
       if (samples < SAMPLE_RATE / 10) break;
       await put(file, rel.hlsSegment(s.seq), 'video/mp2t');
       const startedAtMs = Date.parse(o.manifest.startedAt);
@@ -107,16 +114,16 @@ export async function recoverSpool(o: {
     await rm(dir, { recursive: true, force: true });
     o.log.info({ dir, files, segments: added }, 'uploaded the spool a dead ingest process left');
   }
-  return { files, segments: added };
+  return { files, segments: added, pcm };
 }
 
-/** Samples a (possibly truncated) audio file decodes to; 0 if it does not decode. */
-async function countSamples(file: string): Promise<number> {
-  let n = 0;
+/** What a (possibly truncated) audio file decodes to; nothing if it does not decode. */
+async function decodeAll(file: string): Promise<Int16Array> {
+  const parts: Int16Array[] = [];
   try {
-    await decodePcm(file, SAMPLE_RATE, (p) => (n += p.length));
+    await decodePcm(file, SAMPLE_RATE, (p) => parts.push(Int16Array.from(p)));
   } catch {
     // A truncated file decodes up to where it was cut, then FFmpeg may complain: keep what came.
   }
-  return n;
+  return concatPcm(parts);
 }
