@@ -69,6 +69,7 @@ const liveProblems: string[] = [];
 let spoolPeak = 0;
 let resumesBefore = 0;
 const outage = { s3: [0, 0], redis: [0, 0] };
+const stalls: string[] = [];
 
 beforeAll(async () => {
   await waitForIdleWorkers(testAppEnv());
@@ -77,6 +78,14 @@ beforeAll(async () => {
   // The bots run in this process: how late its event loop ran explains a bot that lagged.
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
+  // When it stalled, too: a stall of the bots' process can shift a speaker's audio at the receiver.
+  const roomStart = Date.now();
+  let lastTick = Date.now();
+  const stallWatch = setInterval(() => {
+    const now = Date.now();
+    if (now - lastTick > 250) stalls.push(`${((lastTick - roomStart) / 60_000).toFixed(2)} min: ${now - lastTick} ms`);
+    lastTick = now;
+  }, 50);
   resumesBefore = await metricValue(env, 'roomcast_recordings_resumed_total');
   result = await runScenario({
     env,
@@ -110,7 +119,8 @@ beforeAll(async () => {
     },
   });
   loop.disable();
-  console.log(`test process event loop delay during the room: p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`);
+  clearInterval(stallWatch);
+  console.log(`test process event loop delay during the room: p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms; stalls over 250 ms (from the room's start): ${stalls.join(', ') || 'none'}`);
   prefix = recordingPrefix(room, result.active.recordingId);
   manifest = await waitForManifest(s3, bucket, prefix, (m) => m.status === 'complete', 180_000);
   console.log(`S3 down ${outage.s3[1] - outage.s3[0]} ms, Redis down ${outage.redis[1] - outage.redis[0]} ms, spool peak ${spoolPeak} bytes; after the room: ${JSON.stringify(manifest.processing)}`);
@@ -163,7 +173,9 @@ const expectedMs = (b: Burst) => result.epochMs + b.atMs - Date.parse(manifest.s
  * receiver's jitter buffer sometimes conceals the first 20 ms Opus frame of a click, which moves
  * the onset but not the click; such clipped onsets are counted apart.
  */
-function clickErrors(audio: Float32Array, own: Burst[]): Array<{ atMs: number; err: number | null; clipped: boolean }> {
+type ClickErrors = Array<{ atMs: number; err: number | null; clipped: boolean }>;
+
+function clickErrors(audio: Float32Array, own: Burst[]): ClickErrors {
   const raw = own.map((b) => {
     const want = expectedMs(b);
     const end = findEnd(audio, b.freq, want - 300, want + 300);
@@ -196,27 +208,35 @@ function driftPerHour(errs: Array<{ atMs: number; err: number | null }>): number
   return sxy / sxx;
 }
 
-/**
- * Every click present and at its place, at the end as at the start. The issue's target is ±20 ms;
- * what this machine gives (full suite, 2 cores) is wander, not drift: a speaker's audio moves by up
- * to ~30 ms when the receiving jitter buffer adapts its delay (rtc-node gives no RTP timestamps to
- * undo that) and comes back, with no steady trend. The bounds are that measured envelope — each
- * click ±45 ms, each minute's median ±35 ms of the first minute's — so a real drift (a sample-count
- * or clock error: 0.1 % is 600 ms over 10 minutes) fails at once. Figures in the log.
- */
-function checkClicks(label: string, errs: Array<{ atMs: number; err: number | null; clipped: boolean }>): void {
+/** Prints (and saves) one speaker's figures; the assertions come after every speaker is reported. */
+function reportClicks(label: string, errs: ClickErrors): ClickErrors {
   mkdirSync(ARTIFACTS, { recursive: true });
   writeFileSync(path.join(ARTIFACTS, `long-room-${label}.json`), JSON.stringify(errs));
   const got = errs.filter((e) => e.err !== null).map((e) => Math.abs(e.err!));
-  const medians = minuteMedians(errs);
-  const drift = driftPerHour(errs);
-  console.log(`${label}: ${got.length}/${errs.length} clicks, max |error| ${Math.max(...got).toFixed(1)} ms; linear drift ${drift.toFixed(1)} ms per hour (${((drift * END_MS) / 3_600_000).toFixed(1)} ms over this room); minute medians ${medians.map((m) => m.toFixed(0)).join(' ')} ms; missing ${errs.filter((e) => e.err === null).map((e) => e.atMs).join(',') || 'none'}; onset clipped by a concealed first frame: ${errs.filter((e) => e.clipped).length}`);
+  const within20 = got.filter((e) => e <= 20).length;
+  console.log(`${label}: ${got.length}/${errs.length} clicks, ${within20} within ±20 ms, max |error| ${Math.max(...got).toFixed(1)} ms; linear drift ${driftPerHour(errs).toFixed(1)} ms per hour; minute medians ${minuteMedians(errs).map((m) => m.toFixed(0)).join(' ')} ms; missing ${errs.filter((e) => e.err === null).map((e) => e.atMs).join(',') || 'none'}; onset clipped by a concealed first frame: ${errs.filter((e) => e.clipped).length}`);
+  return errs;
+}
+
+/**
+ * Every click present and at its place, at the end as at the start. The issue's target is ±20 ms,
+ * and most runs meet it (100 ms frames from rtc-node: 10-minute room max 9 ms; the hour: 356 of
+ * 358 clicks within ±20 ms, drift −3.9 ms per hour). What can move a speaker's audio for a while is
+ * the receiving jitter buffer adapting its delay (once in the hour: 49 ms at minute 57.5, under
+ * 20 ms again within 20 s; this process, which runs the bots, stalled 1.47 s at some moment of
+ * that run — now logged with its time; rtc-node gives no RTP timestamps to undo such a shift). The bounds
+ * are that envelope — each click ±45 ms, each minute's median and the linear drift over the room
+ * ±35 ms — so a real drift (a sample-count or clock error: 0.1 % is 600 ms over 10 minutes) fails
+ * at once. Figures in the log.
+ */
+function checkClicks(errs: ClickErrors): void {
   for (const e of errs) {
     expect(e.err).not.toBeNull();
     expect(Math.abs(e.err!)).toBeLessThanOrEqual(45);
   }
+  const medians = minuteMedians(errs);
   for (const m of medians) expect(Math.abs(m - medians[0])).toBeLessThanOrEqual(35);
-  expect(Math.abs((drift * END_MS) / 3_600_000)).toBeLessThanOrEqual(35);
+  expect(Math.abs((driftPerHour(errs) * END_MS) / 3_600_000)).toBeLessThanOrEqual(35);
 }
 
 test('one recording, no gap: Redis restarting did not hand the room over', async () => {
@@ -240,18 +260,24 @@ test('S3 down 60 s: every segment arrives, in order; the live playlist never lis
   expect(spoolPeak).toBeLessThan(3_000_000);
   expect(await metricValue(env, 'roomcast_spool_bytes')).toBe(0);
   // Each speaker's own path (network, jitter buffer) sets their fixed delay: measured per speaker.
-  for (const sp of speakers) checkClicks(`mix-${sp.identity}`, clickErrors(mix, clicks.filter((c) => c.speaker === sp.identity)));
+  // Every speaker reported before any assertion stops the test.
+  const all = speakers.map((sp) => reportClicks(`mix-${sp.identity}`, clickErrors(mix, clicks.filter((c) => c.speaker === sp.identity))));
+  all.forEach(checkClicks);
 });
 
 test('each speaker file: every click at its place, no drift from the first minute to the last', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'roomcast-long-'));
+  const all: ClickErrors[] = [];
+  const lengths: number[] = [];
   for (const sp of manifest.speakers) {
     const file = path.join(dir, `${sp.key}.opus`);
     await download(s3, bucket, prefix + rel.speakerFile(sp.key), file);
     const audio = decode(file);
-    expect(Math.abs(audio.length / 48 - manifest.durationMs)).toBeLessThanOrEqual(100);
-    checkClicks(sp.identity, clickErrors(audio, clicks.filter((c) => c.speaker === sp.identity)));
+    lengths.push(audio.length / 48);
+    all.push(reportClicks(sp.identity, clickErrors(audio, clicks.filter((c) => c.speaker === sp.identity))));
   }
+  for (const ms of lengths) expect(Math.abs(ms - manifest.durationMs)).toBeLessThanOrEqual(100);
+  all.forEach(checkClicks);
   expect(manifest.speakers.map((s) => s.identity).sort()).toEqual(['ann', 'ben']);
   expect(await exists(s3, bucket, prefix + rel.replayPage)).toBe(true);
 });
