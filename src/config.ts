@@ -37,6 +37,13 @@ export const ConfigSchema = z.object({
   SPEAKER_CHUNK_SECONDS: z.coerce.number().int().min(2).max(60).default(10),
   /** How long the mixer waits for late audio before a slice of the timeline is final. */
   MIX_LATENCY_MS: z.coerce.number().int().min(40).max(2000).default(250),
+  /**
+   * Size of the audio frames rtc-node hands the ingest. 100 cuts the ingest's CPU by ~18 % at one
+   * room (a tenth of the FFI events) and placed the long room's clicks closer, but in the
+   * recording test a rejoining speaker then sometimes shifted the others' audio by 35–93 ms
+   * (cause not found): 10 stays the default until it is.
+   */
+  INGEST_FRAME_MS: z.coerce.number().int().refine((v) => v === 10 || v === 20 || v === 50 || v === 100, 'one of 10, 20, 50, 100').default(10),
   /** Speech-to-text engine of the transcribe worker. */
   TRANSCRIBE_ENGINE: z.enum(['sphinx', 'whisper', 'openai']).default('sphinx'),
   /** whisper: path to a whisper.cpp ggml model file. */

@@ -14,13 +14,6 @@ import type { Config } from '../config';
 import type { Logger } from '../shared/log';
 import { SAMPLE_RATE } from './timeline';
 
-/**
- * rtc-node hands over 10 ms frames unless told otherwise; each is an FFI event (a protobuf message
- * and a wake-up of the event loop), which was most of the ingest's own CPU. Its native side
- * gathers 100 ms instead; the mix latency (MIX_LATENCY_MS) leaves room for that.
- */
-export const FRAME_MS = 100;
-
 export interface TrackAudio {
   identity: string;
   name: string;
@@ -66,7 +59,8 @@ export class EgressParticipant {
     });
     this.room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack, pub: RemoteTrackPublication, p: RemoteParticipant) => {
       if (track.kind !== TrackKind.KIND_AUDIO) return;
-      const stream = new AudioStream(track, { sampleRate: SAMPLE_RATE, numChannels: 1, frameSizeMs: FRAME_MS });
+      // Each frame is an FFI event (a protobuf message, an event-loop wake-up): see INGEST_FRAME_MS.
+      const stream = new AudioStream(track, { sampleRate: SAMPLE_RATE, numChannels: 1, frameSizeMs: this.cfg.INGEST_FRAME_MS });
       this.streams.add(stream);
       this.log.info({ identity: p.identity, track: pub.sid }, 'subscribed to audio track');
       this.onTrack({
