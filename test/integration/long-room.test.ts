@@ -219,9 +219,9 @@ function reportClicks(label: string, errs: ClickErrors): ClickErrors {
 }
 
 /**
- * Every click present and at its place, at the end as at the start. The issue's target is ±20 ms,
- * and most runs meet it (100 ms frames from rtc-node: 10-minute room max 9 ms; the hour: 356 of
- * 358 clicks within ±20 ms, drift −3.9 ms per hour). What can move a speaker's audio for a while is
+ * Every click present and at its place, at the end as at the start. The issue's target is ±20 ms:
+ * with INGEST_FRAME_MS=100 the 10-minute room met it (max 9–18 ms) and the hour nearly (356 of 358
+ * clicks, drift −3.9 ms per hour); with the default 10 ms frames clicks wandered up to ~30 ms. What can move a speaker's audio for a while is
  * the receiving jitter buffer adapting its delay (once in the hour: 49 ms at minute 57.5, under
  * 20 ms again within 20 s; this process, which runs the bots, stalled 1.47 s at some moment of
  * that run — now logged with its time; rtc-node gives no RTP timestamps to undo such a shift). The bounds
