@@ -73,22 +73,23 @@ export async function recoverSpool(o: {
       { dir: path.join(dir, 'mix'), relKey: rel.mixChunk, list: () => o.manifest.mix.chunks },
       ...o.manifest.speakers.map((sp) => ({ dir: path.join(dir, 'speakers', sp.key), relKey: (i: number) => rel.speakerChunk(sp.key, i), list: () => sp.chunks })),
     ];
-    // All chunks at once (each is decoded to count its samples): the room is not recorded meanwhile.
+    // In parallel (each is decoded to count its samples): the room is not recorded meanwhile.
     const chunkFiles = (
       await Promise.all(chunkDirs.map(async (cd) => (await readdir(cd.dir).catch(() => [] as string[])).map((name) => ({ cd, name, m: /^chunk_(\d+)\.flac$/.exec(name) }))))
     ).flat();
-    await Promise.all(
-      chunkFiles.map(async ({ cd, name, m }) => {
-        if (!m) return;
-        const file = path.join(cd.dir, name);
-        const audio = await decodeAll(file);
-        if (audio.length === 0) return;
-        const index = Number(m[1]);
-        const bytes = await put(file, cd.relKey(index), 'audio/flac');
-        pcm.set(cd.relKey(index), audio);
-        addChunk(cd.list()!, { index, key: cd.relKey(index), startMs: index * o.manifest.speakerFormat.chunkSeconds * 1000, durationMs: Math.round((audio.length / SAMPLE_RATE) * 10000) / 10, bytes });
-      }),
-    );
+    // The resume needs back only the last chunk of each stream (the one it goes on writing).
+    const lastIndex = new Map<string, number>();
+    for (const { cd, m } of chunkFiles) if (m) lastIndex.set(cd.dir, Math.max(lastIndex.get(cd.dir) ?? -1, Number(m[1])));
+    await forEachLimited(chunkFiles, RECOVERY_CONCURRENCY, async ({ cd, name, m }) => {
+      if (!m) return;
+      const file = path.join(cd.dir, name);
+      const audio = await decodeAll(file);
+      if (audio.length === 0) return;
+      const index = Number(m[1]);
+      const bytes = await put(file, cd.relKey(index), 'audio/flac');
+      if (index === lastIndex.get(cd.dir)) pcm.set(cd.relKey(index), audio);
+      addChunk(cd.list()!, { index, key: cd.relKey(index), startMs: index * o.manifest.speakerFormat.chunkSeconds * 1000, durationMs: Math.round((audio.length / SAMPLE_RATE) * 10000) / 10, bytes });
+    });
     // HLS segments after the last listed one, in order (a truncated last one plays up to its end).
     const hlsDir = path.join(dir, path.dirname(rel.hlsSegment(0)));
     const segs = (await readdir(hlsDir).catch(() => [] as string[])).map((n) => ({ n, seq: Number(/^seg_(\d+)\.ts$/.exec(n)?.[1] ?? NaN) })).filter((x) => Number.isInteger(x.seq)).sort((a, b) => a.seq - b.seq);
@@ -115,6 +116,20 @@ export async function recoverSpool(o: {
     o.log.info({ dir, files, segments: added }, 'uploaded the spool a dead ingest process left');
   }
   return { files, segments: added, pcm };
+}
+
+/**
+ * Several at a time, not all: after a long S3 outage a dead spool can hold thousands of chunks,
+ * and each is an FFmpeg decode and an upload.
+ */
+const RECOVERY_CONCURRENCY = 8;
+
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 /** What a (possibly truncated) audio file decodes to; nothing if it does not decode. */

@@ -220,8 +220,8 @@ function reportClicks(label: string, errs: ClickErrors): ClickErrors {
 
 /**
  * Every click present and at its place, at the end as at the start. The issue's target is ±20 ms:
- * with INGEST_FRAME_MS=100 the 10-minute room met it (max 9–18 ms) and the hour nearly (356 of 358
- * clicks, drift −3.9 ms per hour); with the default 10 ms frames clicks wandered up to ~30 ms. What can move a speaker's audio for a while is
+ * the 10-minute room met it in three suite runs (max 3–18 ms, 10 or 100 ms frames; up to 31 ms on
+ * a busier day) and the hour (100 ms frames) nearly: 356 of 358 clicks, drift −3.9 ms per hour. What can move a speaker's audio for a while is
  * the receiving jitter buffer adapting its delay (once in the hour: 49 ms at minute 57.5, under
  * 20 ms again within 20 s; this process, which runs the bots, stalled 1.47 s at some moment of
  * that run — now logged with its time; rtc-node gives no RTP timestamps to undo such a shift). The bounds
