@@ -98,7 +98,7 @@ export class FramePlacer {
   corrections: number[] = [];
   lateSamples = 0;
 
-  /** At least two frames, whatever their size. */
+  /** 150 ms and at least three frames, whatever their size (a subscription burst can hold two 100 ms frames). */
   static readonly WARMUP = (15 * SAMPLE_RATE) / 100;
   static readonly WINDOW = 2 * SAMPLE_RATE;
   static readonly TOLERANCE = SAMPLE_RATE / 100;
@@ -115,7 +115,7 @@ export class FramePlacer {
       this.warmup.push(data);
       this.warmupSamples += data.length;
       if (estimate < this.anchor) this.anchor = estimate;
-      if (this.warmupSamples < FramePlacer.WARMUP || this.warmup.length < 2) return;
+      if (this.warmupSamples < FramePlacer.WARMUP || this.warmup.length < 3) return;
       const frames = this.warmup;
       this.warmup = undefined;
       let at = this.count - this.warmupSamples;

@@ -92,3 +92,24 @@ test('the limiter stops two loud speakers from clipping and leaves one alone', (
   expect(peak(SAMPLE_RATE / 2, 2 * SAMPLE_RATE)).toBeLessThanOrEqual(LIMIT + 1e-4); // 2.1 × full scale in
   expect(mix.length).toBe(2 * SAMPLE_RATE);
 });
+
+test('100 ms frames (INGEST_FRAME_MS=100): warm-up by samples, jitter does not move the audio', () => {
+  const big = 10 * FRAME;
+  const lane = new SpeakerLane('a', 'A', 'a', 0);
+  const placer = new FramePlacer(lane, new RecordingClock());
+  const start = ms(700);
+  // Frame k ends at start + (k+1)·100 ms and arrives 0–8 ms after that; the first two arrive together late.
+  for (let k = 0; k < 60; k++) {
+    const f = new Int16Array(big);
+    f[0] = k + 1;
+    const arrival = k < 2 ? start + 2 * big + ms(30) : start + (k + 1) * big + ms((k * 7) % 9);
+    placer.push(f, arrival);
+  }
+  const out = new Float32Array(start + 61 * big);
+  lane.take(out.length, out);
+  const at = new Map<number, number>();
+  out.forEach((v, i) => v !== 0 && at.set(Math.round(v * 32768), i));
+  // Within the placer's 10 ms tolerance of where each frame belongs (the anchor is the earliest arrival seen).
+  for (let k = 0; k < 60; k++) expect(Math.abs(at.get(k + 1)! - (start + k * big))).toBeLessThanOrEqual(ms(10));
+  expect(at.get(1)).toBe(at.get(60)! - 59 * big); // end to end: no frame moved
+});
