@@ -12,6 +12,7 @@ import {
 import { AccessToken } from 'livekit-server-sdk';
 import type { Config } from '../config';
 import type { Logger } from '../shared/log';
+import { receiveStats, ReceiveStats } from './receive-stats';
 import { SAMPLE_RATE } from './timeline';
 
 export interface TrackAudio {
@@ -19,6 +20,8 @@ export interface TrackAudio {
   name: string;
   trackSid: string;
   frames: AsyncIterable<AudioFrame>;
+  /** The track's receive-side stats now (jitter buffer): see receive-stats.ts. */
+  stats: () => Promise<ReceiveStats | undefined>;
 }
 
 /**
@@ -68,6 +71,7 @@ export class EgressParticipant {
         name: p.name || p.identity,
         trackSid: pub.sid ?? track.sid ?? '',
         frames: this.iterate(stream),
+        stats: () => receiveStats(track),
       });
     });
     this.room.on(RoomEvent.Disconnected, (reason: DisconnectReason) => {

@@ -23,6 +23,7 @@ import { liveOwners, ownerDirName } from './spool-recovery';
 import { SpeakingTracker } from './speaking';
 import { FramePlacer, RecordingClock, SAMPLE_RATE } from './timeline';
 import { Uploader } from './uploader';
+import { watchJitter } from './jitter-compensation';
 
 const TICK_MS = 100;
 /** How often a recorder checks it still owns its room (a resumed copy elsewhere takes it over). */
@@ -33,6 +34,7 @@ const LOST = '\u0000lost';
 export class RoomLostError extends Error {}
 const STOP_POLL_MS = 250;
 const BEAT_MS = 250;
+const toMs = (samples: number) => Math.round((samples / SAMPLE_RATE) * 1000);
 
 export interface RecordingResult {
   manifestKey: string;
@@ -227,13 +229,21 @@ export class Recording {
       m.speakers.push({ identity: t.identity, name: t.name, key: lane.key, joinedMs, firstAudioMs: null, lastAudioMs: null, chunks: [] });
     });
     const placer = new FramePlacer(lane, this.clock);
+    const stopWatching = watchJitter(
+      t.stats,
+      Math.round((this.cfg.MIX_LATENCY_MS * SAMPLE_RATE) / 2000),
+      (shift) => placer.setDelayShift(shift),
+      (err) => this.log.debug({ err, identity: t.identity }, 'track stats unavailable'),
+    );
     const reader = (async () => {
       for await (const frame of t.frames) placer.push(frame.data);
     })()
       .catch((err) => this.log.warn({ err, identity: t.identity }, 'audio track reader failed'))
       .finally(() => {
+        stopWatching();
         metrics.lateSamples.inc(placer.lateSamples);
-        this.log.info({ identity: t.identity, track: t.trackSid, corrections: placer.corrections.map((c) => Math.round((c / SAMPLE_RATE) * 1000)), lateSamples: placer.lateSamples }, 'audio track ended');
+        for (const s of placer.shifts) metrics.delayShift.observe(toMs(s));
+        this.log.info({ identity: t.identity, track: t.trackSid, corrections: placer.corrections.map(toMs), delayShiftsMs: placer.shifts.map(toMs), lateSamples: placer.lateSamples }, 'audio track ended');
         this.readers.delete(reader);
       });
     this.readers.add(reader);

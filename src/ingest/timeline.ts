@@ -86,6 +86,9 @@ export class SpeakerLane {
  * - a frame that arrives more than 10 ms earlier than its place means the anchor was late: move it;
  * - if every frame of a 2 s window arrived over 10 ms late, the stream really lost time (gap, drift):
  *   move the anchor forward, which leaves silence in place.
+ * Apart from the anchor, a delay shift (from the receiver's jitter-buffer stats, see
+ * jitter-compensation.ts) moves the audio by what the jitter buffer added or took away; it is
+ * applied at a quiet frame, where moving audio cannot be heard, or after 2 s in any case.
  */
 export class FramePlacer {
   private count = 0;
@@ -97,11 +100,20 @@ export class FramePlacer {
   private windowMin = Infinity;
   corrections: number[] = [];
   lateSamples = 0;
+  private shift = 0;
+  private targetShift = 0;
+  private shiftWanted = -1;
+  /** Delay shifts applied (samples, cumulative), for the track's log. */
+  shifts: number[] = [];
 
   /** 150 ms and at least three frames, whatever their size (a subscription burst can hold two 100 ms frames). */
   static readonly WARMUP = (15 * SAMPLE_RATE) / 100;
   static readonly WINDOW = 2 * SAMPLE_RATE;
   static readonly TOLERANCE = SAMPLE_RATE / 100;
+  /** Delay shifts under 2 ms are left alone. */
+  static readonly SHIFT_DEADBAND = (2 * SAMPLE_RATE) / 1000;
+  /** Below −50 dBFS a frame is quiet enough to move audio at. */
+  static readonly QUIET_PEAK = 104;
 
   constructor(
     private readonly lane: SpeakerLane,
@@ -138,7 +150,27 @@ export class FramePlacer {
       this.windowEnd = this.count + FramePlacer.WINDOW;
       this.windowMin = Infinity;
     }
-    this.place(data, this.anchor + this.count - data.length);
+    this.applyShift(data);
+    this.place(data, this.anchor + this.shift + this.count - data.length);
+  }
+
+  /** The shift the jitter buffer's delay now calls for (samples; negative = earlier), from the stats. */
+  setDelayShift(samples: number): void {
+    this.targetShift = samples;
+  }
+
+  private applyShift(data: Int16Array): void {
+    if (Math.abs(this.targetShift - this.shift) < FramePlacer.SHIFT_DEADBAND) {
+      this.shiftWanted = -1;
+      return;
+    }
+    if (this.shiftWanted < 0) this.shiftWanted = this.count;
+    let peak = 0;
+    for (let i = 0; i < data.length; i++) peak = Math.max(peak, Math.abs(data[i]));
+    if (peak > FramePlacer.QUIET_PEAK && this.count - this.shiftWanted < FramePlacer.WINDOW) return;
+    this.shift = this.targetShift;
+    this.shifts.push(this.shift);
+    this.shiftWanted = -1;
   }
 
   private place(data: Int16Array, pos: number): void {

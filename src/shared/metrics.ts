@@ -33,6 +33,12 @@ export const metrics = {
     buckets: [0.05, 0.1, 0.2, 0.35, 0.5, 1, 2, 5],
     registers: [registry],
   }),
+  delayShift: new client.Histogram({
+    name: 'roomcast_jitter_delay_shift_ms',
+    help: "Shifts applied to a speaker's audio for its jitter-buffer delay (ms from nominal; negative = earlier)",
+    buckets: [-100, -50, -20, -10, -5, 0, 5, 10, 20, 50],
+    registers: [registry],
+  }),
   lateSamples: new client.Counter({ name: 'roomcast_late_samples_total', help: 'Audio samples that arrived after their slice was mixed', registers: [registry] }),
   webhooks: new client.Counter({ name: 'roomcast_webhooks_total', help: 'LiveKit webhooks by outcome', labelNames: ['event', 'outcome'], registers: [registry] }),
 };

@@ -1,0 +1,60 @@
+import type { FfiEvent, FfiRequest, GetStatsCallback, GetStatsResponse, InboundRtpStreamStats, PartialMessage } from '@livekit/rtc-ffi-bindings';
+import type { RemoteTrack } from '@livekit/rtc-node';
+
+/**
+ * libwebrtc's receive-side figures for one remote audio track (W3C inbound-rtp stats), cumulative
+ * since subscription. The jitter buffer holds a track's audio longer or shorter as it adapts; the
+ * decoded stream keeps its steady pace through that, so only these figures show it.
+ */
+export interface ReceiveStats {
+  /** Sum over emitted samples of the time each spent in the jitter buffer (seconds). */
+  jitterBufferDelay: number;
+  jitterBufferEmittedCount: number;
+  jitterBufferTargetDelay: number;
+  concealedSamples: number;
+  insertedSamplesForDeceleration: number;
+  removedSamplesForAcceleration: number;
+}
+
+/**
+ * The FFI client rtc-node keeps on globalThis. rtc-node's only public stats call is the room's,
+ * whose inbound-rtp entries name tracks by an id that nothing else exposes; the FFI's per-track
+ * request answers for exactly one track.
+ */
+interface FfiClientLike {
+  request<T>(req: PartialMessage<FfiRequest>): T;
+  getNextRequestAsyncId(): bigint;
+  waitFor<T>(predicate: (ev: FfiEvent) => boolean, options?: { signal?: AbortSignal }): Promise<T>;
+}
+
+const TIMEOUT_MS = 2000;
+
+/** Reads one remote track's inbound-rtp stats; undefined when there are none (yet, or any more). */
+export async function receiveStats(track: RemoteTrack): Promise<ReceiveStats | undefined> {
+  const client = (globalThis as unknown as { _ffiClientInstance?: FfiClientLike })._ffiClientInstance;
+  const handle = (track as unknown as { ffi_handle?: { handle?: bigint } }).ffi_handle?.handle;
+  if (!client || handle === undefined) return undefined;
+  const requestAsyncId = client.getNextRequestAsyncId();
+  const done = client.waitFor<GetStatsCallback>(
+    (ev) => ev.message.case === 'getStats' && ev.message.value.asyncId === requestAsyncId,
+    { signal: AbortSignal.timeout(TIMEOUT_MS) },
+  );
+  client.request<GetStatsResponse>({ message: { case: 'getStats', value: { trackHandle: handle, requestAsyncId } } });
+  const cb = await done;
+  if (cb.error) throw new Error(`track stats: ${cb.error}`);
+  for (const s of cb.stats) {
+    if (s.stats.case === 'inboundRtp' && s.stats.value.inbound) return fromInbound(s.stats.value.inbound);
+  }
+  return undefined;
+}
+
+function fromInbound(i: InboundRtpStreamStats): ReceiveStats {
+  return {
+    jitterBufferDelay: i.jitterBufferDelay ?? 0,
+    jitterBufferEmittedCount: Number(i.jitterBufferEmittedCount ?? 0),
+    jitterBufferTargetDelay: i.jitterBufferTargetDelay ?? 0,
+    concealedSamples: Number(i.concealedSamples ?? 0),
+    insertedSamplesForDeceleration: Number(i.insertedSamplesForDeceleration ?? 0),
+    removedSamplesForAcceleration: Number(i.removedSamplesForAcceleration ?? 0),
+  };
+}
