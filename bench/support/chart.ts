@@ -15,6 +15,7 @@ export interface Panel {
   series: Series[];
   /** A horizontal target line. */
   target?: { value: number; label: string };
+  xLabel?: string;
 }
 
 const W = 520;
@@ -47,12 +48,13 @@ function panel(p: Panel, xs: number[], dx: number): string {
     out.push(`<line x1="${X(0)}" x2="${X(xMax)}" y1="${Y(y)}" y2="${Y(y)}" stroke="#ddd"/>`);
     out.push(`<text x="${X(0) - 6}" y="${Y(y) + 4}" text-anchor="end" font-size="11">${fmt(y)}</text>`);
   }
-  for (const x of [0, ...xs]) {
+  const step = Math.ceil(xs.length / 15); // at most ~15 tick labels
+  for (const x of [0, ...xs.filter((_, i) => (i + 1) % step === 0)]) {
     out.push(`<line x1="${X(x)}" x2="${X(x)}" y1="${Y(0)}" y2="${Y(0) + 5}" stroke="#333"/>`);
     out.push(`<text x="${X(x)}" y="${Y(0) + 18}" text-anchor="middle" font-size="11">${x}</text>`);
   }
   out.push(`<line x1="${X(0)}" x2="${X(xMax)}" y1="${Y(0)}" y2="${Y(0)}" stroke="#333"/><line x1="${X(0)}" x2="${X(0)}" y1="${Y(0)}" y2="${Y(yMax)}" stroke="#333"/>`);
-  out.push(`<text x="${X(xMax / 2)}" y="${H - 10}" text-anchor="middle" font-size="12">concurrent rooms (N), 4 speakers each</text>`);
+  out.push(`<text x="${X(xMax / 2)}" y="${H - 10}" text-anchor="middle" font-size="12">${esc(p.xLabel ?? 'concurrent rooms (N), 4 speakers each')}</text>`);
   out.push(`<text transform="translate(${dx + 16},${M.t + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(p.yLabel)}</text>`);
   if (p.target) {
     out.push(`<line x1="${X(0)}" x2="${X(xMax)}" y1="${Y(p.target.value)}" y2="${Y(p.target.value)}" stroke="#c00" stroke-dasharray="6 4"/>`);

@@ -55,6 +55,9 @@ export class JitterCompensation {
   }
 }
 
+/** Readings without stats (rtc-node changed its internals?) before the watcher says so, once. */
+const EMPTY_READS_REPORTED = 10;
+
 /**
  * Reads a track's stats until stop(): every second while its delay holds, every 0.3 s while it
  * moves (a change is then taken about half a second after it settles, not seconds later).
@@ -68,12 +71,14 @@ export function watchJitter(
   const comp = new JitterCompensation(maxEarlier);
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let empty = 0;
   const next = (ms: number) => {
     if (!stopped) timer = setTimeout(tick, ms);
   };
   const tick = () => {
     read()
       .then((st) => {
+        if (!st && ++empty === EMPTY_READS_REPORTED) onError(new Error(`no receive stats after ${empty} readings: jitter-buffer delay not compensated`));
         const shift = st && comp.update(st);
         if (shift !== undefined && !stopped) onShift(shift);
       })

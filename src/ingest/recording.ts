@@ -229,11 +229,12 @@ export class Recording {
       m.speakers.push({ identity: t.identity, name: t.name, key: lane.key, joinedMs, firstAudioMs: null, lastAudioMs: null, chunks: [] });
     });
     const placer = new FramePlacer(lane, this.clock);
+    let statsErrors = 0;
     const stopWatching = watchJitter(
       t.stats,
       Math.round((this.cfg.MIX_LATENCY_MS * SAMPLE_RATE) / 2000),
       (shift) => placer.setDelayShift(shift),
-      (err) => this.log.debug({ err, identity: t.identity }, 'track stats unavailable'),
+      (err) => this.log[statsErrors++ ? 'debug' : 'warn']({ err, identity: t.identity }, 'track stats unavailable'),
     );
     const reader = (async () => {
       for await (const frame of t.frames) placer.push(frame.data);

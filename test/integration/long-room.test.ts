@@ -17,6 +17,7 @@ import { RoomcastProcess } from '../support/roomcast-process';
 import { livekitToken } from '../support/tokens';
 import { metricValue } from '../support/metrics';
 import { download, exists, getText, missing, testS3 } from '../support/s3';
+import { ClickErrors, driftPerHour, minuteMedians, summarize } from '../support/clicks';
 import { Burst, runScenario, ScenarioResult, ScenarioSpeaker, sleep } from '../support/scenario';
 
 /**
@@ -173,8 +174,6 @@ const expectedMs = (b: Burst) => result.epochMs + b.atMs - Date.parse(manifest.s
  * receiver's jitter buffer sometimes conceals the first 20 ms Opus frame of a click, which moves
  * the onset but not the click; such clipped onsets are counted apart.
  */
-type ClickErrors = Array<{ atMs: number; err: number | null; clipped: boolean }>;
-
 function clickErrors(audio: Float32Array, own: Burst[]): ClickErrors {
   const raw = own.map((b) => {
     const want = expectedMs(b);
@@ -188,33 +187,12 @@ function clickErrors(audio: Float32Array, own: Burst[]): ClickErrors {
   return raw.map((r) => ({ ...r, err: r.err === null ? null : r.err - base }));
 }
 
-/** Median placement error of each minute: the drift, free of one click's jitter. */
-function minuteMedians(errs: Array<{ atMs: number; err: number | null }>): number[] {
-  const out: number[] = [];
-  for (let m = 0; m * 60_000 < END_MS; m++) {
-    const e = errs.filter((x) => x.err !== null && Math.floor(x.atMs / 60_000) === m).map((x) => x.err!).sort((a, b) => a - b);
-    if (e.length) out.push(e[Math.floor(e.length / 2)]);
-  }
-  return out;
-}
-
-/** Least-squares slope of the placement error against time, in ms per hour: the drift proper. */
-function driftPerHour(errs: Array<{ atMs: number; err: number | null }>): number {
-  const pts = errs.filter((e) => e.err !== null).map((e) => [e.atMs / 3_600_000, e.err!] as const);
-  const mx = pts.reduce((a, p) => a + p[0], 0) / pts.length;
-  const my = pts.reduce((a, p) => a + p[1], 0) / pts.length;
-  const sxy = pts.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0);
-  const sxx = pts.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
-  return sxy / sxx;
-}
-
 /** Prints (and saves) one speaker's figures; the assertions come after every speaker is reported. */
 function reportClicks(label: string, errs: ClickErrors): ClickErrors {
   mkdirSync(ARTIFACTS, { recursive: true });
   writeFileSync(path.join(ARTIFACTS, `long-room-${label}.json`), JSON.stringify(errs));
-  const got = errs.filter((e) => e.err !== null).map((e) => Math.abs(e.err!));
-  const within20 = got.filter((e) => e <= 20).length;
-  console.log(`${label}: ${got.length}/${errs.length} clicks, ${within20} within ±20 ms, max |error| ${Math.max(...got).toFixed(1)} ms; linear drift ${driftPerHour(errs).toFixed(1)} ms per hour; minute medians ${minuteMedians(errs).map((m) => m.toFixed(0)).join(' ')} ms; missing ${errs.filter((e) => e.err === null).map((e) => e.atMs).join(',') || 'none'}; onset clipped by a concealed first frame: ${errs.filter((e) => e.clipped).length}`);
+  const s = summarize(errs);
+  console.log(`${label}: ${s.found}/${s.clicks} clicks, ${s.within20} within ±20 ms, |error| p50 ${s.p50} / p99 ${s.p99} / max ${s.max.toFixed(1)} ms; linear drift ${s.driftPerHour.toFixed(1)} ms per hour; minute medians ${minuteMedians(errs, END_MS).map((m) => m.toFixed(0)).join(' ')} ms; missing ${errs.filter((e) => e.err === null).map((e) => e.atMs).join(',') || 'none'}; onset clipped by a concealed first frame: ${s.clipped}`);
   return errs;
 }
 
@@ -234,7 +212,7 @@ function checkClicks(errs: ClickErrors): void {
     expect(e.err).not.toBeNull();
     expect(Math.abs(e.err!)).toBeLessThanOrEqual(45);
   }
-  const medians = minuteMedians(errs);
+  const medians = minuteMedians(errs, END_MS);
   for (const m of medians) expect(Math.abs(m - medians[0])).toBeLessThanOrEqual(35);
   expect(Math.abs((driftPerHour(errs) * END_MS) / 3_600_000)).toBeLessThanOrEqual(35);
 }
