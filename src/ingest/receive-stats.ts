@@ -39,6 +39,7 @@ export async function receiveStats(track: RemoteTrack): Promise<ReceiveStats | u
     (ev) => ev.message.case === 'getStats' && ev.message.value.asyncId === requestAsyncId,
     { signal: AbortSignal.timeout(TIMEOUT_MS) },
   );
+  done.catch(() => undefined); // request() below may throw (track gone) before `done` is awaited
   client.request<GetStatsResponse>({ message: { case: 'getStats', value: { trackHandle: handle, requestAsyncId } } });
   const cb = await done;
   if (cb.error) throw new Error(`track stats: ${cb.error}`);

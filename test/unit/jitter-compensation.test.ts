@@ -1,5 +1,6 @@
 import { JitterCompensation, NOMINAL_DELAY } from '../../src/ingest/jitter-compensation';
-import type { ReceiveStats } from '../../src/ingest/receive-stats';
+import type { RemoteTrack } from '@livekit/rtc-node';
+import { receiveStats, ReceiveStats } from '../../src/ingest/receive-stats';
 import { FramePlacer, RecordingClock, SAMPLE_RATE, SpeakerLane } from '../../src/ingest/timeline';
 
 const ms = (n: number) => (n * SAMPLE_RATE) / 1000;
@@ -100,4 +101,27 @@ test('a shift asked during continuous sound is applied after 2 s anyway; under 2
   const small = run(200, () => false, 50, ms(1), [150]);
   expect(small.placer.shifts).toEqual([]);
   expect(small.at.get(150)).toBe(150 * 480);
+});
+
+test('a stats request the FFI refuses (track gone) rejects once and leaves nothing to reject later', async () => {
+  const g = globalThis as unknown as { _ffiClientInstance?: unknown };
+  const before = g._ffiClientInstance;
+  g._ffiClientInstance = {
+    getNextRequestAsyncId: () => BigInt(1),
+    waitFor: (_p: unknown, o: { signal: AbortSignal }) => new Promise((_r, reject) => o.signal.addEventListener('abort', () => reject(o.signal.reason))),
+    request: () => {
+      throw new Error('handle dropped');
+    },
+  };
+  const unhandled: unknown[] = [];
+  const onUnhandled = (r: unknown) => unhandled.push(r);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await expect(receiveStats({ ffi_handle: { handle: BigInt(5) } } as unknown as RemoteTrack)).rejects.toThrow('handle dropped');
+    await new Promise((r) => setTimeout(r, 2300)); // past the 2 s wait for the FFI's answer
+    expect(unhandled).toEqual([]);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    g._ffiClientInstance = before;
+  }
 });
