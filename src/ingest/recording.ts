@@ -228,7 +228,7 @@ export class Recording {
       if (m.speakers.some((s) => s.identity === t.identity)) return;
       m.speakers.push({ identity: t.identity, name: t.name, key: lane.key, joinedMs, firstAudioMs: null, lastAudioMs: null, chunks: [] });
     });
-    const placer = new FramePlacer(lane, this.clock);
+    const placer = new FramePlacer(lane, this.clock, (shift) => metrics.delayShift.observe(toMs(shift)));
     let statsErrors = 0;
     const stopWatching = watchJitter(
       t.stats,
@@ -243,8 +243,7 @@ export class Recording {
       .finally(() => {
         stopWatching();
         metrics.lateSamples.inc(placer.lateSamples);
-        for (const s of placer.shifts) metrics.delayShift.observe(toMs(s));
-        this.log.info({ identity: t.identity, track: t.trackSid, corrections: placer.corrections.map(toMs), delayShiftsMs: placer.shifts.map(toMs), lateSamples: placer.lateSamples }, 'audio track ended');
+        this.log.info({ identity: t.identity, track: t.trackSid, corrections: placer.corrections.map(toMs), delayShifts: placer.shiftCount, lastDelayShiftsMs: placer.recentShifts.map(toMs), lateSamples: placer.lateSamples }, 'audio track ended');
         this.readers.delete(reader);
       });
     this.readers.add(reader);

@@ -103,8 +103,9 @@ export class FramePlacer {
   private shift = 0;
   private targetShift = 0;
   private shiftWanted = -1;
-  /** Delay shifts applied (samples, cumulative), for the track's log. */
-  shifts: number[] = [];
+  /** How many delay shifts were applied, and the last few (samples), for the track's log. */
+  shiftCount = 0;
+  recentShifts: number[] = [];
 
   /** 150 ms and at least three frames, whatever their size (a subscription burst can hold two 100 ms frames). */
   static readonly WARMUP = (15 * SAMPLE_RATE) / 100;
@@ -118,6 +119,8 @@ export class FramePlacer {
   constructor(
     private readonly lane: SpeakerLane,
     private readonly clock: RecordingClock,
+    /** Told each delay shift as it is applied (for the metric). */
+    private readonly onShift?: (samples: number) => void,
   ) {}
 
   push(data: Int16Array, arrival = this.clock.now()): void {
@@ -169,8 +172,11 @@ export class FramePlacer {
     for (let i = 0; i < data.length; i++) peak = Math.max(peak, Math.abs(data[i]));
     if (peak > FramePlacer.QUIET_PEAK && this.count - this.shiftWanted < FramePlacer.WINDOW) return;
     this.shift = this.targetShift;
-    this.shifts.push(this.shift);
+    this.shiftCount++;
+    this.recentShifts.push(this.shift);
+    if (this.recentShifts.length > 20) this.recentShifts.shift(); // a day-long track must not grow its log line
     this.shiftWanted = -1;
+    this.onShift?.(this.shift);
   }
 
   private place(data: Int16Array, pos: number): void {
