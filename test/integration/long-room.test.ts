@@ -198,8 +198,8 @@ function reportClicks(label: string, errs: ClickErrors): ClickErrors {
 
 /**
  * Every click present and at its place, at the end as at the start. The issue's target is ±20 ms.
- * With the jitter-buffer delay compensation the 10-minute room met it in every run (max 6–12 ms),
- * the hour nearly: 356 of 358 clicks for one speaker, all 359 for the other, drift 9.3 and
+ * With the jitter-buffer delay compensation the 10-minute room met it in three of four runs (max
+ * 2–14 ms; once a re-published track's new anchor sat 20 ms early, max 21 ms), the hour nearly: 356 of 358 clicks for one speaker, all 359 for the other, drift 9.3 and
  * −14.2 ms per hour. What still moves a click: a sudden jump of the receiving jitter buffer's delay
  * (twice in that hour, to 80 ms: the click at that moment was 47–55 ms late; the compensation only
  * sees the change after it, and the next clicks were back within ±7 ms), and steps of 5–15 ms a few
