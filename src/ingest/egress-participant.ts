@@ -12,6 +12,7 @@ import {
 import { AccessToken } from 'livekit-server-sdk';
 import type { Config } from '../config';
 import type { Logger } from '../shared/log';
+import { openTrackAudio, TrackAudioReader } from './ffi-audio';
 import { receiveStats, ReceiveStats } from './receive-stats';
 import { SAMPLE_RATE } from './timeline';
 
@@ -19,7 +20,8 @@ export interface TrackAudio {
   identity: string;
   name: string;
   trackSid: string;
-  frames: AsyncIterable<AudioFrame>;
+  /** Hands each decoded frame to onPcm as it arrives; resolves when the track's audio ends. */
+  read: (onPcm: (pcm: Int16Array) => void) => Promise<void>;
   /** The track's receive-side stats now (jitter buffer): see receive-stats.ts. */
   stats: () => Promise<ReceiveStats | undefined>;
 }
@@ -30,7 +32,9 @@ export interface TrackAudio {
  */
 export class EgressParticipant {
   private readonly room = new Room();
-  private readonly streams = new Set<AudioStream>();
+  /** Open readers by track sid: ended on unsubscription (the FFI would feed them on) and on leave. */
+  private readonly readers = new Map<string, TrackAudioReader>();
+  private warnedFallback = false;
   /** Resolves when the server ends our session (room deleted, kicked...). */
   readonly closed: Promise<string>;
   private closeWith!: (reason: string) => void;
@@ -62,17 +66,18 @@ export class EgressParticipant {
     });
     this.room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack, pub: RemoteTrackPublication, p: RemoteParticipant) => {
       if (track.kind !== TrackKind.KIND_AUDIO) return;
-      // Each frame is an FFI event (a protobuf message, an event-loop wake-up): see INGEST_FRAME_MS.
-      const stream = new AudioStream(track, { sampleRate: SAMPLE_RATE, numChannels: 1, frameSizeMs: this.cfg.INGEST_FRAME_MS });
-      this.streams.add(stream);
-      this.log.info({ identity: p.identity, track: pub.sid }, 'subscribed to audio track');
+      const sid = pub.sid ?? track.sid ?? '';
+      this.log.info({ identity: p.identity, track: sid }, 'subscribed to audio track');
       this.onTrack({
         identity: p.identity,
         name: p.name || p.identity,
-        trackSid: pub.sid ?? track.sid ?? '',
-        frames: this.iterate(stream),
+        trackSid: sid,
+        read: (onPcm) => this.read(sid, track, onPcm),
         stats: () => receiveStats(track),
       });
+    });
+    this.room.on(RoomEvent.TrackUnsubscribed, (_track: RemoteTrack, pub: RemoteTrackPublication) => {
+      this.readers.get(pub.sid ?? '')?.close();
     });
     this.room.on(RoomEvent.Disconnected, (reason: DisconnectReason) => {
       this.closeWith(DisconnectReason[reason] ?? String(reason));
@@ -80,16 +85,32 @@ export class EgressParticipant {
     await this.room.connect(this.cfg.LIVEKIT_URL, await at.toJwt(), { autoSubscribe: true, dynacast: false });
   }
 
-  private async *iterate(stream: AudioStream): AsyncIterable<AudioFrame> {
+  private async read(sid: string, track: RemoteTrack, onPcm: (pcm: Int16Array) => void): Promise<void> {
+    // Each frame is an FFI event (a protobuf message, an event-loop wake-up): see INGEST_FRAME_MS.
+    const format = { sampleRate: SAMPLE_RATE, numChannels: 1, frameSizeMs: this.cfg.INGEST_FRAME_MS };
+    const reader = openTrackAudio(track, format, onPcm);
+    if (reader) {
+      this.readers.set(sid, reader);
+      try {
+        return await reader.done;
+      } finally {
+        if (this.readers.get(sid) === reader) this.readers.delete(sid);
+      }
+    }
+    if (!this.warnedFallback) this.log.warn('rtc-node internals not as expected: reading audio through AudioStream (slower)');
+    this.warnedFallback = true;
+    const stream = new AudioStream(track, format);
+    const cancel = { done: Promise.resolve(), close: () => void stream.cancel().catch(() => undefined) };
+    this.readers.set(sid, cancel);
     try {
-      for await (const frame of stream as unknown as AsyncIterable<AudioFrame>) yield frame;
+      for await (const frame of stream as unknown as AsyncIterable<AudioFrame>) onPcm(frame.data);
     } finally {
-      this.streams.delete(stream);
+      if (this.readers.get(sid) === cancel) this.readers.delete(sid);
     }
   }
 
   async leave(): Promise<void> {
-    for (const s of this.streams) await s.cancel().catch(() => undefined);
+    for (const r of this.readers.values()) r.close();
     await this.room.disconnect().catch(() => undefined);
     this.closeWith('left');
   }

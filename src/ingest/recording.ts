@@ -236,9 +236,8 @@ export class Recording {
       (shift) => placer.setDelayShift(shift),
       (err) => this.log[statsErrors++ ? 'debug' : 'warn']({ err, identity: t.identity }, 'track stats unavailable'),
     );
-    const reader = (async () => {
-      for await (const frame of t.frames) placer.push(frame.data);
-    })()
+    const reader = t
+      .read((pcm) => placer.push(pcm))
       .catch((err) => this.log.warn({ err, identity: t.identity }, 'audio track reader failed'))
       .finally(() => {
         stopWatching();
