@@ -85,10 +85,10 @@ export function openTrackAudio(
     if (ev.message.case === 'eos') return finish();
     if (ev.message.case !== 'frameReceived') return;
     const owned = ev.message.value.frame;
-    if (!owned?.info || !owned.handle) return;
+    if (!owned?.info || owned.handle?.id === undefined) return;
     const { info } = owned;
     const bytes = client.copyBuffer(info.dataPtr ?? 0n, (info.numChannels ?? 0) * (info.samplesPerChannel ?? 0) * 2);
-    drop(owned.handle.id ?? 0n);
+    drop(owned.handle.id);
     onPcm(bytes.byteOffset % 2 === 0 ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2) : new Int16Array(bytes.slice().buffer));
   };
   routes.set(id, (ev) => {

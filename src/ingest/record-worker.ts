@@ -106,7 +106,12 @@ export function startIngest(deps: {
     else void worker.pause(true).catch((err) => log.error({ err }, 'could not pause the record worker'));
   });
   worker.on('failed', (job, err) => log.error({ err, jobId: job?.id }, 'record job failed'));
-  worker.on('error', (err) => log.error({ err }, 'record worker error'));
+  worker.on('error', (err) => {
+    // After a Redis outage the job may be held again (the same worker followed its own recorder
+    // under a new lock): finishing the first hold is then refused, and the follower finishes it.
+    if (/^(Lock mismatch|Missing lock) for job/.test(err.message)) log.warn({ err }, 'record job already held again (after a lock lapse); the holder finishes it');
+    else log.error({ err }, 'record worker error');
+  });
 
   return {
     worker,

@@ -1,6 +1,17 @@
-import { FfiHandle } from '@livekit/rtc-ffi-bindings';
 import type { RemoteTrack } from '@livekit/rtc-node';
 import { openTrackAudio } from '../../src/ingest/ffi-audio';
+
+const dropped: bigint[] = [];
+// The native FfiHandle drops its handle when garbage-collected too: made-up ids must never reach it.
+jest.mock('@livekit/rtc-ffi-bindings', () => ({
+  ...jest.requireActual('@livekit/rtc-ffi-bindings'),
+  FfiHandle: class {
+    constructor(readonly handle: bigint) {}
+    dispose(): void {
+      dropped.push(this.handle);
+    }
+  },
+}));
 
 /**
  * The routing of frame events by stream handle, against a stand-in for rtc-node's FFI client (the
@@ -12,7 +23,6 @@ const g = globalThis as unknown as { _ffiClientInstance?: unknown };
 const saved = g._ffiClientInstance;
 const passedOn: unknown[] = [];
 const requests: unknown[] = [];
-const dropped: bigint[] = [];
 const client = {
   request: (req: unknown) => {
     requests.push(req);
@@ -38,13 +48,9 @@ const emit = (ev: unknown) => (client as { emit: (n: string, e: unknown) => bool
 
 beforeAll(() => {
   g._ffiClientInstance = client;
-  jest.spyOn(FfiHandle.prototype, 'dispose').mockImplementation(function (this: FfiHandle) {
-    dropped.push(this.handle);
-  });
 });
 afterAll(() => {
   g._ffiClientInstance = saved;
-  jest.restoreAllMocks();
 });
 beforeEach(() => {
   passedOn.length = requests.length = dropped.length = 0;
