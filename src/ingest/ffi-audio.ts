@@ -45,7 +45,7 @@ function ffiClient(): FfiClientLike | undefined {
     const emit = c.emit;
     c.emit = function (this: FfiClientLike, name: string | symbol, ...args: unknown[]): boolean {
       const ev = args[0] as FfiEvent | undefined;
-      if (ev?.message.case === 'audioStreamEvent') {
+      if (name === 'ffi_event' && ev?.message?.case === 'audioStreamEvent') {
         const route = routes.get(ev.message.value.streamHandle ?? -1n);
         if (route) {
           route(ev.message.value); // never throws: it ends its stream instead (a throw here would end the process)

@@ -80,6 +80,13 @@ test('frames of our stream reach the reader, and only the reader; everything els
   expect(got).toHaveLength(1);
 });
 
+test('other events of the emitter (newListener and the like) pass through untouched', () => {
+  openTrackAudio(track, format, () => undefined)!.close();
+  const c = client as { emit: (n: string, ...a: unknown[]) => boolean };
+  expect(() => c.emit('newListener', 'ffi_event', () => undefined)).not.toThrow();
+  expect(passedOn).toEqual(['ffi_event']);
+});
+
 test('a consumer that throws ends its stream with the error instead of throwing into the FFI callback', async () => {
   const reader = openTrackAudio(track, format, () => {
     throw new Error('placer broke');
