@@ -10,7 +10,7 @@
  *   npx tsx bench/frame-path.ts [--rooms 1,4] [--frame-ms 10,20,100] [--seconds 15]
  */
 import { parseArgs } from 'node:util';
-import { AudioStream, dispose, RemoteTrack, Room, RoomEvent, TrackKind } from '@livekit/rtc-node';
+import { AudioStream, RemoteTrack, Room, RoomEvent, TrackKind } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
 import { loadConfig } from '../src/config';
 import { openTrackAudio } from '../src/ingest/ffi-audio';
@@ -19,6 +19,7 @@ import { roomService } from '../src/shared/livekit';
 import { stackUp } from '../src/stack/stack';
 import { stackAppEnv, stackSettings } from '../src/stack/settings';
 import { BotPool } from './support/bots';
+import { runRtcBench } from './support/run-rtc';
 import { roomScript } from './support/script';
 
 const { values } = parseArgs({
@@ -125,12 +126,6 @@ async function main(): Promise<void> {
     const perFrame = row.framesPerS ? ((extra / row.framesPerS) * 1000).toFixed(1) : '–';
     console.log(`| ${row.rooms} | ${row.path === 'none' ? '–' : row.frameMs} | ${row.path} | ${row.cpuMsPerS.toFixed(1)} | ${row.path === 'none' ? '–' : (extra / 1000 / row.rooms).toFixed(4)} | ${row.framesPerS.toFixed(0)} | ${row.path === 'none' ? '–' : perFrame} |`);
   }
-  await dispose();
 }
 
-main()
-  .then(() => process.exit(0))
-  .catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
+runRtcBench(main);

@@ -7,7 +7,7 @@
  *   npx tsx bench/track-stats-cost.ts [--seconds 5]
  */
 import { parseArgs } from 'node:util';
-import { AudioStream, dispose, RemoteTrack, Room, RoomEvent, TrackKind } from '@livekit/rtc-node';
+import { AudioStream, RemoteTrack, Room, RoomEvent, TrackKind } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
 import { loadConfig } from '../src/config';
 import { Program, tone } from '../src/demo/program';
@@ -17,6 +17,7 @@ import { SAMPLE_RATE } from '../src/ingest/timeline';
 import { roomService } from '../src/shared/livekit';
 import { stackUp } from '../src/stack/stack';
 import { stackAppEnv, stackSettings } from '../src/stack/settings';
+import { runRtcBench } from './support/run-rtc';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' } } });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -76,12 +77,6 @@ async function main(): Promise<void> {
   console.log(`ingest at one read per track per second, 4 speakers: ${((4 * trackMs) / 1000).toFixed(4)} CPU-s per room-second`);
   await room.disconnect();
   for (const b of bots) await b.leave();
-  await dispose();
 }
 
-main()
-  .then(() => process.exit(0))
-  .catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
+runRtcBench(main);

@@ -99,14 +99,9 @@ export class EgressParticipant {
     }
     if (!this.warnedFallback) this.log.warn('rtc-node internals not as expected: reading audio through AudioStream (slower)');
     this.warnedFallback = true;
+    // rtc-node ends its own AudioStream on unsubscription and on disconnect.
     const stream = new AudioStream(track, format);
-    const cancel = { done: Promise.resolve(), close: () => void stream.cancel().catch(() => undefined) };
-    this.readers.set(sid, cancel);
-    try {
-      for await (const frame of stream as unknown as AsyncIterable<AudioFrame>) onPcm(frame.data);
-    } finally {
-      if (this.readers.get(sid) === cancel) this.readers.delete(sid);
-    }
+    for await (const frame of stream as unknown as AsyncIterable<AudioFrame>) onPcm(frame.data);
   }
 
   async leave(): Promise<void> {
