@@ -11,19 +11,20 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config';
-import { rel } from '../src/contracts/layout';
 import { SAMPLE_RATE } from '../src/ingest/timeline';
 import { loadAudio } from '../src/demo/program';
 import { log } from '../src/shared/log';
 import { stackUp } from '../src/stack/stack';
 import { stackAppEnv, stackSettings } from '../src/stack/settings';
+import { RecordingStore } from '../src/storage/recording-store';
 import { makeS3Client } from '../src/storage/s3';
 import { archiveLive, readLiveArchive } from '../src/workers/archive/live-archive';
 import { CPU_PARALLELISM, mapPool } from '../src/shared/pool';
 import { finalize } from '../src/workers/finalize';
 import { publish } from '../src/workers/publish';
 import { makeEngine } from '../src/workers/transcribe';
-import { readLive, transcribeLive } from '../src/workers/transcribe/live';
+import { transcribeLive } from '../src/workers/transcribe/live';
+import { readLiveWords } from '../src/workers/transcribe/live-words';
 import { transcribe } from '../src/workers/transcribe/transcribe';
 import { GENERATED_SPEAKERS, generateRecording, LIBRIVOX as DATA, librivoxClips } from '../test/support/generated-recording';
 import { wer, words } from '../test/support/wer';
@@ -65,8 +66,9 @@ async function main() {
     const liveWords = transcribeLive({ ...deps, engine, timeoutMs: 600_000, pollMs: 200 }, rec.job);
     const liveFiles = archiveLive({ ...deps, pollMs: 200 }, rec.job);
     for (;;) {
-      const words = await Promise.all(GENERATED_SPEAKERS.map((k) => readLive(deps, rec.prefix + rel.liveWords(k))));
-      const files = await readLiveArchive(deps, rec.prefix);
+      const store = RecordingStore.of(s3, cfg.S3_BUCKET, rec.job.room, rec.job.recordingId);
+      const words = await Promise.all(GENERATED_SPEAKERS.map((k) => readLiveWords(store, k)));
+      const files = await readLiveArchive(store);
       if (words.every((x) => x && x.readMs >= rec.durationMs - 1) && files && files.doneMs >= rec.durationMs) break;
       await new Promise((r) => setTimeout(r, 200));
     }

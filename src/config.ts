@@ -64,12 +64,22 @@ export const ConfigSchema = z.object({
   PRESIGN_TTL_SECONDS: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(300),
   /** Requests per minute one anonymous client (IP) may make to the listing and download endpoints. */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  /** Requests per minute one verified caller (token subject, signed link) may make to the api (HLS: the HLS budget). */
+  RATE_LIMIT_PER_TOKEN_PER_MINUTE: z.coerce.number().int().min(1).default(3000),
   /** Requests per minute one client may make for HLS playlists and segments (a player makes ~60). */
   HLS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(3000),
   /** Keep the live edge (playlists ~0.5 s, recent segments) in api memory instead of asking S3 each time. */
   API_EDGE_CACHE: bool.default(true),
   /** Express "trust proxy": which proxies' X-Forwarded-For to believe (a CDN in front of the api). */
   API_TRUST_PROXY: z.string().default('loopback'),
+  /**
+   * /metrics: served on its own listener when METRICS_PORT is set (METRICS_HOST, loopback by
+   * default: keep it off the public network), and on the api port only with
+   * `Authorization: Bearer $METRICS_TOKEN`. With neither, /metrics is not served.
+   */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

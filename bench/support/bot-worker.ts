@@ -9,7 +9,7 @@ import { dispose } from '@livekit/rtc-node';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Program, tone } from '../../src/demo/program';
 import { SpeakerBot } from '../../src/demo/speaker-bot';
-import { SAMPLE_RATE } from '../../src/ingest/timeline';
+import { SAMPLE_RATE } from '../../src/contracts/audio';
 import type { BotScript } from './script';
 
 export interface WorkerStart {

@@ -1,14 +1,16 @@
-import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import express from 'express';
 import type IORedis from 'ioredis';
 import type { Config } from '../config';
 import type { Control } from '../shared/control';
 import type { Logger } from '../shared/log';
-import { livekitHttpUrl } from '../shared/livekit';
-import { registry } from '../shared/metrics';
 import type { Queues } from '../shared/queues';
-import { errorHandler, sendError } from './errors';
+import { Bucket } from '../storage/objects';
 import { accessControl } from './access';
+import { credentialedResponsesArePrivate } from './cache-safety';
+import { errorHandler, sendError } from './errors';
+import { healthCheck } from './health';
+import { metricsOnApiPort } from './metrics-endpoint';
 import { EdgeCache } from './edge-cache';
 import { listingRouter } from './listing';
 import { liveRouter } from './live';
@@ -26,14 +28,17 @@ export function createApp(deps: {
   redis: IORedis;
   log: Logger;
 }): express.Express {
-  const { cfg, s3, redis } = deps;
+  const { cfg, redis } = deps;
   const log = deps.log.child({ role: 'api' });
   const app = express();
   app.disable('x-powered-by');
   // 'true', a hop count, or addresses/subnets/names ('loopback, 10.0.0.0/8').
   const trust = cfg.API_TRUST_PROXY;
   app.set('trust proxy', trust === 'true' ? true : trust === 'false' ? false : /^\d+$/.test(trust) ? Number(trust) : trust);
-  const api = { cfg, s3, log, access: accessControl(cfg), cache: new EdgeCache(s3, cfg.S3_BUCKET, 64 * 1024 * 1024, cfg.API_EDGE_CACHE), control: deps.control };
+  const bucket = new Bucket(deps.s3, cfg.S3_BUCKET);
+  const access = accessControl(cfg);
+  const api = { cfg, bucket, log, access, cache: new EdgeCache(bucket, 64 * 1024 * 1024, cfg.API_EDGE_CACHE), control: deps.control };
+  app.use(credentialedResponsesArePrivate);
   app.use(webhookRouter(cfg, deps.queues, deps.control, log));
   // Players on other sites fetch playlists, segments and status with CORS (no credentials cookies).
   app.use('/v1/rooms', (req, res, next) => {
@@ -41,39 +46,16 @@ export function createApp(deps: {
     if (req.method !== 'OPTIONS') return next();
     res.set({ 'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS', 'Access-Control-Allow-Headers': 'Authorization, Range', 'Access-Control-Max-Age': '600' }).status(204).end();
   });
-  app.use(rateLimits(cfg));
+  app.use(rateLimits(cfg, access.identify));
   app.get('/v1/openapi.json', (_req, res) => res.json(openApiDocument(cfg)));
   app.use(recordingsRouter({ ...deps, ...api }));
   app.use(listingRouter(api));
   app.use(liveRouter(api));
   app.use(recordingFilesRouter(api));
 
-  app.get('/healthz', async (_req, res) => {
-    const checks = await Promise.all([
-      check('redis', () => redis.ping()),
-      check('s3', () => s3.send(new HeadBucketCommand({ Bucket: cfg.S3_BUCKET }))),
-      check('livekit', async () => {
-        const r = await fetch(livekitHttpUrl(cfg.LIVEKIT_URL), { signal: AbortSignal.timeout(2000) });
-        if (!r.ok) throw new Error(`HTTP ${r.status}`);
-      }),
-    ]);
-    const ok = checks.every((c) => c.ok);
-    res.status(ok ? 200 : 503).json({ ok, checks });
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.set('Content-Type', registry.contentType).send(await registry.metrics());
-  });
+  app.get('/healthz', healthCheck(cfg, redis, bucket));
+  app.get('/metrics', metricsOnApiPort(cfg));
   app.use((_req, res) => sendError(res, 404, 'not_found', 'no such endpoint'));
   app.use(errorHandler(log));
   return app;
-}
-
-async function check(name: string, fn: () => Promise<unknown>) {
-  const t = performance.now();
-  try {
-    await fn();
-    return { name, ok: true, ms: Math.round(performance.now() - t) };
-  } catch (err) {
-    return { name, ok: false, ms: Math.round(performance.now() - t), error: String((err as Error)?.message ?? err) };
-  }
 }

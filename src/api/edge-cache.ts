@@ -1,4 +1,4 @@
-import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
+import type { Bucket } from '../storage/objects';
 
 export interface CachedObject {
   body: Buffer;
@@ -30,8 +30,7 @@ export class EdgeCache {
   private bytes = 0;
 
   constructor(
-    private readonly s3: S3Client,
-    private readonly bucket: string,
+    private readonly bucket: Bucket,
     private readonly maxBytes = 64 * 1024 * 1024,
     private readonly enabled = true,
   ) {}
@@ -88,14 +87,8 @@ export class EdgeCache {
     return entry;
   }
 
-  private async fetch(key: string): Promise<CachedObject | null> {
-    try {
-      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { body: Buffer.from(await r.Body!.transformToByteArray()), contentType: r.ContentType, etag: r.ETag };
-    } catch (err) {
-      if (err instanceof NoSuchKey || (err as { name?: string }).name === 'NoSuchKey') return null;
-      throw err;
-    }
+  private fetch(key: string): Promise<CachedObject | null> {
+    return this.bucket.getBytes(key);
   }
 
   private drop(key: string) {

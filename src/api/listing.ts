@@ -1,12 +1,12 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { rel } from '../contracts/layout';
-import { Manifest } from '../contracts/manifest';
+import { recordingPrefix } from '../contracts/layout';
 import type { Control } from '../shared/control';
 import { listIndex } from '../storage/recording-index';
+import type { Access } from './access';
 import { HttpError } from './errors';
 import { parseParam, RoomName } from './params';
-import type { ApiDeps } from './recording-context';
+import { cachedManifest, type ApiDeps } from './recording-context';
 
 const Page = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -15,15 +15,18 @@ const Page = z.object({
 
 /** Rooms live now, and past recordings newest first (one LIST call per page, see recording-index). */
 export function listingRouter(deps: ApiDeps & { control: Control }): Router {
-  const { cfg, s3 } = deps;
+  const { cfg } = deps;
   const base = cfg.PUBLIC_BASE_URL.replace(/\/$/, '');
   const router = Router();
 
-  router.get('/v1/rooms', async (_req, res) => {
-    // Private rooms are not announced: their listeners are given the link.
-    const active = (await deps.control.listActive()).filter((a) => a.visibility !== 'private');
+  router.get('/v1/rooms', async (req, res) => {
+    const c = await deps.access.identify(req);
+    if (c.kind === 'invalid') throw c.error;
+    // Private rooms are not announced: their listeners are given the link. A mark without a
+    // visibility is not known to be public.
+    const active = (await deps.control.listActive()).filter((a) => a.visibility === 'public');
     active.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-    res.set('Cache-Control', 'public, max-age=2').json({
+    res.set('Cache-Control', c.kind === 'none' ? 'public, max-age=2' : 'private, no-store').json({
       rooms: active.map((a) => ({
         room: a.room,
         recordingId: a.recordingId,
@@ -34,40 +37,49 @@ export function listingRouter(deps: ApiDeps & { control: Control }): Router {
     });
   });
 
-  const page = async (room: string | undefined, includePrivate: boolean, query: unknown) => {
+  /** `access`: the caller's for `room`; a private recording is listed only if it covers it. */
+  const page = async (room: string | undefined, access: Access | null, query: unknown) => {
     const p = Page.safeParse(query);
     if (!p.success) throw new HttpError(400, 'invalid_parameter', `${p.error.issues[0]?.path.join('.')} ${p.error.issues[0]?.message}`);
     const cursor = p.data.cursor ? Buffer.from(p.data.cursor, 'base64url').toString('utf8') : undefined;
-    const { entries, cursor: next } = await listIndex(s3, cfg.S3_BUCKET, { room, includePrivate, limit: p.data.limit, cursor });
+    const includePrivate = !!access && access.role !== 'anonymous';
+    const { entries, cursor: next } = await listIndex(deps.bucket, { room, includePrivate, limit: p.data.limit, cursor });
     const items = await Promise.all(entries.map(async (e) => {
-      const obj = await deps.cache.get(`rooms/${e.roomKey}/${e.recordingId}/${rel.manifest}`, 2000);
-      const m = obj ? Manifest.safeParse(JSON.parse(obj.body.toString('utf8'))) : null;
-      if (!m?.success) return null;
-      const url = `${base}/v1/rooms/${encodeURIComponent(m.data.room)}/recordings/${e.recordingId}`;
+      const prefix = `rooms/${e.roomKey}/${e.recordingId}/`;
+      // The manifest decides, not the index entry: its room (two names can share a key) and its visibility.
+      const peek = await deps.cache.get(prefix + 'manifest.json', 2000);
+      const roomName = room ?? (peek ? (JSON.parse(peek.body.toString('utf8')) as { room?: unknown }).room : undefined);
+      if (typeof roomName !== 'string') return null;
+      const m = await cachedManifest(deps, roomName, prefix, 2000);
+      if (!m || m.recordingId !== e.recordingId || recordingPrefix(m.room, m.recordingId) !== prefix) return null;
+      if (m.visibility !== 'public' && !(includePrivate && access!.covers(m))) return null;
+      const url = `${base}/v1/rooms/${encodeURIComponent(m.room)}/recordings/${e.recordingId}`;
       return {
-        room: m.data.room,
+        room: m.room,
         recordingId: e.recordingId,
-        status: m.data.status,
-        visibility: m.data.visibility,
-        startedAt: m.data.startedAt,
-        durationMs: m.data.durationMs,
-        speakers: m.data.speakers.map((sp) => sp.name),
+        status: m.status,
+        visibility: m.visibility,
+        startedAt: m.startedAt,
+        durationMs: m.durationMs,
+        speakers: m.speakers.map((sp) => sp.name),
         url,
-        replay: m.data.files.replay ? `${url}/replay/index.html` : null,
+        replay: m.files.replay ? `${url}/replay/index.html` : null,
       };
     }));
     return { recordings: items.filter((x) => x !== null), nextCursor: next ? Buffer.from(next).toString('base64url') : null };
   };
 
   router.get('/v1/recordings', async (req, res) => {
-    res.set('Cache-Control', 'public, max-age=5').json(await page(undefined, false, req.query));
+    // Public recordings only; credentials add nothing here, but ones that do not verify are refused as everywhere.
+    const c = await deps.access.identify(req);
+    if (c.kind === 'invalid') throw c.error;
+    res.set('Cache-Control', c.kind === 'none' ? 'public, max-age=5' : 'private, no-store').json(await page(undefined, null, req.query));
   });
 
   router.get('/v1/rooms/:room/recordings', async (req, res) => {
     const room = parseParam(RoomName, req.params.room, 'room');
     const access = await deps.access.resolve(req, room);
-    const includePrivate = access.role !== 'anonymous';
-    res.set('Cache-Control', includePrivate ? 'private, no-cache' : 'public, max-age=5').json(await page(room, includePrivate, req.query));
+    res.set('Cache-Control', access.credentialed ? 'private, no-store' : 'public, max-age=5').json(await page(room, access, req.query));
   });
 
   return router;

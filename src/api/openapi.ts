@@ -1,4 +1,6 @@
 import type { Config } from '../config';
+import { RecordingStatus } from '../contracts/manifest';
+import { FILE_KINDS, MIX_FORMATS, mixFormats, TRANSCRIPT_FORMATS, transcriptFormats } from '../contracts/recording-files';
 
 /**
  * The api's OpenAPI 3.1 description, served at /v1/openapi.json. The tests validate the api's
@@ -6,6 +8,10 @@ import type { Config } from '../config';
  * that is not made here fails them.
  */
 const str = { type: 'string' };
+/** From the table of recording files (contracts/recording-files.ts): a new format shows up here by itself. */
+const SERVED = FILE_KINDS.filter((k) => k.audience !== 'internal');
+const DOWNLOAD_NAMES = [...mixFormats.map((e) => `mix.${e}`), ...transcriptFormats.map((e) => `transcript.${e}`)];
+const DOWNLOAD_TYPES = [...new Set([...Object.values(MIX_FORMATS), ...Object.values(TRANSCRIPT_FORMATS), 'audio/ogg'])];
 const nullableStr = { type: ['string', 'null'] };
 const int = { type: 'integer', minimum: 0 };
 const urlMap = { type: 'object', additionalProperties: { type: 'string' } };
@@ -19,16 +25,18 @@ const schemas = {
   },
   Recording: {
     type: 'object',
-    required: ['room', 'recordingId', 'status', 'visibility', 'startedAt', 'endedAt', 'durationMs', 'speakers', 'gaps', 'processing', 'urls'],
+    required: ['room', 'recordingId', 'status', 'visibility', 'startedAt', 'endedAt', 'durationMs', 'stopReason', 'error', 'speakers', 'gaps', 'processing', 'urls'],
     additionalProperties: false,
     properties: {
       room: str,
       recordingId: str,
-      status: { enum: ['recording', 'finalizing', 'complete', 'failed'] },
+      status: { enum: RecordingStatus.options },
       visibility: { enum: ['public', 'private'] },
       startedAt: { type: 'string', format: 'date-time' },
       endedAt: { type: ['string', 'null'], format: 'date-time' },
       durationMs: int,
+      stopReason: { ...nullableStr, description: 'Why recording stopped (room finished, stopped by host, …)' },
+      error: { ...nullableStr, description: 'Why the recording failed (status failed)' },
       speakers: { type: 'array', items: { type: 'object', required: ['identity', 'name', 'key', 'joinedMs'], properties: { identity: str, name: str, key: str, joinedMs: int } } },
       gaps: { type: 'array', items: { type: 'object' } },
       processing: { type: 'object', additionalProperties: { type: 'object', required: ['status', 'at', 'attempt'], properties: { status: { enum: ['running', 'done', 'failed'] }, at: str, attempt: int, tookMs: { type: 'number' }, error: str } } },
@@ -56,7 +64,7 @@ const schemas = {
           type: 'object',
           required: ['room', 'recordingId', 'status', 'visibility', 'startedAt', 'durationMs', 'speakers', 'url', 'replay'],
           additionalProperties: false,
-          properties: { room: str, recordingId: str, status: str, visibility: { enum: ['public', 'private'] }, startedAt: str, durationMs: int, speakers: { type: 'array', items: str }, url: str, replay: nullableStr },
+          properties: { room: str, recordingId: str, status: { enum: RecordingStatus.options }, visibility: { enum: ['public', 'private'] }, startedAt: str, durationMs: int, speakers: { type: 'array', items: str }, url: str, replay: nullableStr },
         },
       },
       nextCursor: { ...nullableStr, description: 'Pass as ?cursor= for the next (older) page; null on the last page.' },
@@ -86,7 +94,7 @@ const schemas = {
   RecordingLink: { type: 'object', required: ['replayUrl', 'recordingUrl', 'query', 'expiresAt'], additionalProperties: false, properties: { replayUrl: str, recordingUrl: str, query: str, expiresAt: str } },
   RoomLink: { type: 'object', required: ['livePlayerUrl', 'query', 'expiresAt'], additionalProperties: false, properties: { livePlayerUrl: str, query: str, expiresAt: str } },
   RecordingStarted: { type: 'object', required: ['recordingId', 'room'], additionalProperties: false, properties: { recordingId: str, room: str } },
-  Health: { type: 'object', required: ['ok', 'checks'], properties: { ok: { type: 'boolean' }, checks: { type: 'array', items: { type: 'object', required: ['name', 'ok', 'ms'], properties: { name: str, ok: { type: 'boolean' }, ms: int, error: str } } } } },
+  Health: { type: 'object', required: ['ok', 'checks'], properties: { ok: { type: 'boolean' }, checks: { type: 'array', items: { type: 'object', required: ['name', 'ok', 'ms'], additionalProperties: false, properties: { name: str, ok: { type: 'boolean' }, ms: int, error: { ...str, description: 'Only with Authorization: Bearer <METRICS_TOKEN>' } } } } } },
 };
 
 const ref = (name: keyof typeof schemas) => ({ $ref: `#/components/schemas/${name}` });
@@ -97,7 +105,7 @@ const errors = {
   '401': err('Credentials missing (private room) or not verifying (forged, expired, other secret)'),
   '403': err('Credentials for another room or recording, or without the right grant'),
   '404': err('No such room, recording or file'),
-  '429': err('Rate limited (anonymous clients)'),
+  '429': err('Rate limited (per address for anonymous clients and credentials that do not verify, per token subject for verified ones)'),
 };
 const p = (name: string, description: string, schema: object = str) => ({ name, in: 'path', required: true, description, schema });
 const room = p('room', 'LiveKit room name (no slashes or control characters, ≤128 characters)', { type: 'string', maxLength: 128 });
@@ -105,6 +113,7 @@ const recordingId = p('recordingId', 'Recording id, e.g. 20261125T201500Z-RM_abc
 const credentials = [
   { name: 'token', in: 'query', required: false, description: 'LiveKit access token (for players that cannot send headers)', schema: str },
   { name: 'exp', in: 'query', required: false, description: 'Signed link: expiry (unix seconds)', schema: { type: 'integer' } },
+  { name: 'nbf', in: 'query', required: false, description: 'Signed link: valid from (unix seconds)', schema: { type: 'integer' } },
   { name: 'sig', in: 'query', required: false, description: 'Signed link: signature', schema: str },
   { name: 'scope', in: 'query', required: false, description: 'Signed link: recording id or *', schema: str },
 ];
@@ -124,16 +133,16 @@ export function openApiDocument(cfg: Pick<Config, 'PUBLIC_BASE_URL'>) {
       securitySchemes: { livekitToken: { type: 'http', scheme: 'bearer', bearerFormat: 'LiveKit access token (JWT)' } },
     },
     paths: {
-      '/healthz': { get: { summary: 'Redis, S3 and LiveKit reachability', responses: { '200': json('Health', 'All reachable'), '503': json('Health', 'Something is not') } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format', content: { 'text/plain': { schema: str } } } } } },
+      '/healthz': { get: { summary: 'Redis, S3 and LiveKit reachability (checked at most once a second; error text only with the metrics token)', responses: { '200': json('Health', 'All reachable'), '503': json('Health', 'Something is not') } } },
+      '/metrics': { get: { summary: 'Prometheus metrics: on the api port only with Authorization: Bearer <METRICS_TOKEN> (or on METRICS_HOST:METRICS_PORT)', responses: { '200': { description: 'text exposition format', content: { 'text/plain': { schema: str } } }, '401': errors['401'], '404': errors['404'] } } },
       '/v1/rooms': { get: { summary: 'Rooms being recorded now (public ones)', responses: { '200': json('LiveRooms', 'Live rooms, newest first'), '429': errors['429'] } } },
-      '/v1/recordings': { get: { summary: 'Public recordings, newest first', parameters: page, responses: { '200': json('RecordingList', 'One page'), '400': errors['400'], '429': errors['429'] } } },
-      '/v1/rooms/{room}/recordings': { get: { summary: "A room's recordings, newest first (private ones with credentials)", parameters: [room, ...page, ...credentials], responses: { '200': json('RecordingList', 'One page'), '400': errors['400'], '401': errors['401'] } } },
+      '/v1/recordings': { get: { summary: 'Public recordings, newest first', parameters: page, responses: { '200': json('RecordingList', 'One page'), '400': errors['400'], '401': errors['401'], '429': errors['429'] } } },
+      '/v1/rooms/{room}/recordings': { get: { summary: "A room's recordings, newest first (private ones with credentials)", parameters: [room, ...page, ...credentials], responses: { '200': json('RecordingList', 'One page (a private recording only where the credentials cover it)'), '400': errors['400'], '401': errors['401'], '429': errors['429'] } } },
       '/v1/rooms/{room}/recording': {
         post: { summary: 'Start recording (host)', security: [{ livekitToken: [] }], parameters: [room], responses: { '202': json('RecordingStarted', 'Queued'), '400': errors['400'], '401': errors['401'], '403': errors['403'], '404': errors['404'], '409': err('Already recording'), '413': err('Body too large') } },
         delete: { summary: 'Stop recording (host)', security: [{ livekitToken: [] }], parameters: [room], responses: { '202': json('RecordingStarted', 'Stopping'), '400': errors['400'], '401': errors['401'], '403': errors['403'], '404': errors['404'] } },
       },
-      '/v1/rooms/{room}/live': { get: { summary: 'Live player page', parameters: [room, ...credentials], responses: { '200': { description: 'HTML', content: { 'text/html': { schema: str } } }, '400': errors['400'] } } },
+      '/v1/rooms/{room}/live': { get: { summary: 'Live player page', parameters: [room, ...credentials], responses: { '200': { description: 'HTML', content: { 'text/html': { schema: str } } }, '400': errors['400'], '401': errors['401'] } } },
       '/v1/rooms/{room}/live/status': { get: { summary: 'Is the room live, who is speaking, is the replay ready', parameters: [room, ...credentials], responses: { '200': json('LiveStatus', 'Status'), ...errors } } },
       '/v1/rooms/{room}/links': { post: { summary: 'Signed, expiring link to the live page and every recording of the room (host)', security: [{ livekitToken: [] }], parameters: [room], requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { ttlSeconds: { type: 'integer', minimum: 60 } } } } } }, responses: { '201': json('RoomLink', 'Link'), ...errors } } },
       '/v1/rooms/{room}/recordings/{recordingId}': {
@@ -143,17 +152,17 @@ export function openApiDocument(cfg: Pick<Config, 'PUBLIC_BASE_URL'>) {
       '/v1/rooms/{room}/recordings/{recordingId}/links': { post: { summary: 'Signed, expiring link to this recording (host)', security: [{ livekitToken: [] }], parameters: [room, recordingId], requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { ttlSeconds: { type: 'integer', minimum: 60 } } } } } }, responses: { '201': json('RecordingLink', 'Link'), ...errors } } },
       '/v1/rooms/{room}/recordings/{recordingId}/download/{file}': {
         get: {
-          summary: 'Download: mix.{opus,m4a,mp3}, transcript.{json,vtt,srt,txt}, speakers/{key}.opus (host). ?via=presigned answers 302 to a short-lived S3 URL.',
-          parameters: [room, recordingId, p('file', 'Download name'), { name: 'via', in: 'query', required: false, schema: { enum: ['api', 'presigned'] } }, ...credentials],
-          responses: { '200': binary(['audio/ogg', 'audio/mp4', 'audio/mpeg', 'application/json', 'text/vtt', 'application/x-subrip', 'text/plain'], 'The file (Range supported)'), '206': { description: 'Part of the file' }, '302': { description: 'Presigned S3 URL in Location' }, ...errors },
+          summary: `Download: ${DOWNLOAD_NAMES.join(', ')}, speakers/{key}.opus (host). ?via=presigned answers 302 to a short-lived S3 URL.`,
+          parameters: [room, recordingId, p('file', 'Download name', { type: 'string', anyOf: [{ enum: DOWNLOAD_NAMES }, { pattern: '^speakers/[A-Za-z0-9_~.-]{1,64}\\.opus$' }] }), { name: 'via', in: 'query', required: false, schema: { enum: ['api', 'presigned'] } }, ...credentials],
+          responses: { '200': binary(DOWNLOAD_TYPES, 'The file (Range supported)'), '206': { description: 'Part of the file' }, '302': { description: 'Presigned S3 URL in Location' }, ...errors },
         },
       },
       '/v1/rooms/{room}/recordings/{recordingId}/download/all.zip': { get: { summary: 'Every speaker file and transcript as one zip, streamed (host)', security: [{ livekitToken: [] }], parameters: [room, recordingId], responses: { '200': binary(['application/zip'], 'Zip'), ...errors } } },
       '/v1/rooms/{room}/recordings/{recordingId}/{file}': {
         get: {
-          summary: 'Recording files for players: hls/live.m3u8, hls/index.m3u8, hls/seg_NNNNNN.ts (immutable), manifest.json, final/*, transcript/*, replay/*',
-          parameters: [room, recordingId, p('file', 'File path within the recording'), ...credentials],
-          responses: { '200': binary(['application/vnd.apple.mpegurl', 'video/mp2t', 'application/json', 'text/html'], 'The file'), ...errors },
+          summary: 'Recording files for players and pages (hls/live.m3u8, hls/index.m3u8, hls/seg_NNNNNN.ts, manifest.json, final/*, transcript/*, replay/*): who may read each and how long caches keep it come from the table of recording files',
+          parameters: [room, recordingId, p('file', 'File path within the recording', { type: 'string', anyOf: SERVED.map((k) => ({ pattern: k.pattern.source })) }), ...credentials],
+          responses: { '200': binary([...new Set(SERVED.map((k) => k.contentType))], 'The file'), ...errors },
         },
       },
       '/v1/webhooks/livekit': { post: { summary: "LiveKit's webhooks (signed with the API key/secret)", responses: { '200': { description: 'Accepted' }, '400': errors['400'], '401': errors['401'], '413': err('Body too large') } } },

@@ -1,3 +1,4 @@
+import { mixFormats, rel, transcriptFormats } from '../contracts/recording-files';
 import type { RecordingContext } from './recording-context';
 
 /** GET /v1/rooms/{room}/recordings/{id}: the recording, and a URL for everything in it the caller may have. */
@@ -15,19 +16,21 @@ export function recordingView(r: RecordingContext) {
     startedAt: m.startedAt,
     endedAt: m.endedAt,
     durationMs: m.durationMs,
+    stopReason: m.stopReason,
+    error: m.error,
     speakers: m.speakers.map((sp) => ({ identity: sp.identity, name: sp.name, key: sp.key, joinedMs: sp.joinedMs })),
     gaps: m.gaps,
     processing: m.processing,
     urls: {
-      manifest: r.url('manifest.json'),
-      livePlaylist: m.status === 'recording' ? r.url('hls/live.m3u8') : null,
-      playlist: r.url('hls/index.m3u8'),
+      manifest: r.url(rel.manifest),
+      livePlaylist: m.status === 'recording' ? r.url(rel.livePlaylist) : null,
+      playlist: r.url(rel.eventPlaylist),
       livePlayer: m.status === 'recording' ? livePlayerUrl(r) : null,
-      replay: has('replay') ? r.url('replay/index.html') : null,
-      waveform: has('waveform') ? r.url('final/waveform.json') : null,
-      timeline: has('speakerTimeline') ? r.url('final/speakers.json') : null,
-      mix: formats(['opus', 'm4a', 'mp3'] as const, (e) => `mix.${e}`, (e) => `download/mix.${e}`),
-      transcript: formats(['json', 'vtt', 'srt', 'txt'] as const, (e) => `transcript.${e}`, (e) => `download/transcript.${e}`),
+      replay: has('replay') ? r.url(rel.replayPage) : null,
+      waveform: has('waveform') ? r.url(rel.waveform) : null,
+      timeline: has('speakerTimeline') ? r.url(rel.speakerTimeline) : null,
+      mix: formats(mixFormats, (e) => `mix.${e}`, (e) => `download/mix.${e}`),
+      transcript: formats(transcriptFormats, (e) => `transcript.${e}`, (e) => `download/transcript.${e}`),
       // Raw per-speaker audio is for hosts only, always.
       speakers: host ? Object.fromEntries(m.speakers.filter((sp) => has(`speaker.${sp.key}`)).map((sp) => [sp.key, r.url(`download/speakers/${sp.key}.opus`)])) : null,
       zip: host && m.speakers.some((sp) => has(`speaker.${sp.key}`)) ? r.url('download/all.zip') : null,

@@ -37,7 +37,9 @@ export function webhookRouter(cfg: Config, queues: Queues, control: Control, log
       try {
         const room = event.room;
         if (event.event === 'room_started' && room?.name && room.sid) {
-          if (!roomOptions(room.metadata).autoRecord) {
+          const options = roomOptions(room.metadata);
+          if (options.problem) log.warn({ room: room.name, problem: options.problem }, 'room metadata malformed: treated as private and not recorded automatically');
+          if (!options.autoRecord) {
             metrics.webhooks.inc({ event: event.event, outcome: 'opted_out' });
             log.info({ room: room.name }, 'room opted out of recording');
             return res.json({ ok: true, recording: false });

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Config } from '../config';
 import { createApp } from '../api/app';
+import { startMetricsServer } from '../api/metrics-endpoint';
 import { startIngest } from '../ingest/record-worker';
 import { startWorkers } from '../workers';
 import { Control } from '../shared/control';
@@ -48,7 +49,9 @@ export async function startRoles(cfg: Config, roles: Role[], opts: { handleSigna
     server.requestTimeout = 30_000;
     stops.unshift(() => new Promise<void>((r) => server.close(() => r())));
   }
-  log.info({ roles, api: roles.includes('api') ? `http://${cfg.API_HOST}:${cfg.API_PORT}` : undefined }, 'roomcast started');
+  const metricsServer = await startMetricsServer(cfg);
+  if (metricsServer) stops.push(() => new Promise<void>((r) => metricsServer.close(() => r())));
+  log.info({ roles, metrics: cfg.METRICS_PORT ? `http://${cfg.METRICS_HOST}:${cfg.METRICS_PORT}/metrics` : cfg.METRICS_TOKEN ? 'api port, with METRICS_TOKEN' : 'off', api: roles.includes('api') ? `http://${cfg.API_HOST}:${cfg.API_PORT}` : undefined }, 'roomcast started');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

@@ -20,25 +20,8 @@ export function recordingPrefix(room: string, recordingId: string): string {
   return `rooms/${safeKey(room)}/${recordingId}/`;
 }
 
-/** Keys relative to a recording's prefix. */
-export const rel = {
-  manifest: 'manifest.json',
-  eventPlaylist: 'hls/index.m3u8',
-  livePlaylist: 'hls/live.m3u8',
-  hlsSegment: (seq: number) => `hls/seg_${String(seq).padStart(6, '0')}.ts`,
-  mixChunk: (index: number) => `mix/chunk_${String(index).padStart(6, '0')}.flac`,
-  mixArchive: (ext: 'opus' | 'm4a' | 'mp3') => `final/mix.${ext}`,
-  speakerFile: (speakerKey: string) => `final/speakers/${speakerKey}.opus`,
-  waveform: 'final/waveform.json',
-  speakerTimeline: 'final/speakers.json',
-  liveArchive: 'final/live-archive.json',
-  transcript: (ext: 'json' | 'vtt' | 'srt' | 'txt') => `transcript/transcript.${ext}`,
-  liveWords: (speakerKey: string) => `transcript/live/${speakerKey}.json`,
-  replayPage: 'replay/index.html',
-  replayData: 'replay/data.json',
-  speakerChunk: (speakerKey: string, index: number) =>
-    `speakers/${speakerKey}/chunk_${String(index).padStart(6, '0')}.flac`,
-};
+/** Keys relative to a recording's prefix live with the table of its files. */
+export { rel } from './recording-files';
 
 /** A recording id sorts by start time and names its room session: 20261125T201500Z-RM_abc. */
 export function makeRecordingId(startedAt: Date, roomSid: string): string {

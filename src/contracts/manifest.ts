@@ -7,7 +7,8 @@ import { z } from 'zod';
  */
 export const MANIFEST_VERSION = 1;
 
-export const RecordingStatus = z.enum(['recording', 'finalizing', 'complete', 'failed']);
+/** Moves between them: contracts/lifecycle.ts. */
+export const RecordingStatus = z.enum(['recording', 'finalizing', 'complete', 'failed', 'deleting']);
 
 /** A FLAC chunk of a lossless stream: covers [startMs, startMs + durationMs) of the timeline. */
 export const Chunk = z.object({
@@ -51,8 +52,8 @@ export const Manifest = z.object({
   roomSid: z.string(),
   recordingId: z.string(),
   status: RecordingStatus,
-  /** From the room's metadata when recording started: who may listen (see docs/ACCESS.md). */
-  visibility: z.enum(['public', 'private']).default('public'),
+  /** From the room's metadata when recording started: who may listen (see docs/ACCESS.md). A manifest without one is private. */
+  visibility: z.enum(['public', 'private']).default('private'),
   /** Wall-clock instant of timeline position 0. */
   startedAt: z.string().datetime(),
   endedAt: z.string().datetime().nullable(),
@@ -78,6 +79,8 @@ export const Manifest = z.object({
   files: z.record(z.string(), z.string()).default({}),
   processing: z.record(z.string(), StageState).default({}),
   error: z.string().nullable().default(null),
+  /** Why recording stopped (contracts/lifecycle.ts STOP_REASONS). */
+  stopReason: z.string().nullable().default(null),
 });
 
 export type Manifest = z.infer<typeof Manifest>;

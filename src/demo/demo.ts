@@ -1,13 +1,14 @@
 import { roomService } from '../shared/livekit';
 import IORedis from 'ioredis';
 import { AccessToken } from 'livekit-server-sdk';
+import { TOKEN_RECORDING_ATTRIBUTE } from '../api/access';
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../config';
 import { recordingPrefix, rel } from '../contracts/layout';
 import { startRoles } from '../cli/roles';
 import { Control } from '../shared/control';
 import { log } from '../shared/log';
-import { readManifest } from '../storage/manifest-io';
+import { RecordingStore } from '../storage/recording-store';
 import { makeS3Client } from '../storage/s3';
 import { stackUp } from '../stack/stack';
 import { stackAppEnv, stackSettings } from '../stack/settings';
@@ -93,7 +94,7 @@ export async function runDemo(opts: { seconds?: number } = {}): Promise<void> {
     const roomEnded = Date.now();
     out('room ended; finalizing, transcribing and publishing...');
     const manifest = await waitUntil(async () => {
-      const m = await readManifest(s3, cfg.S3_BUCKET, prefix + rel.manifest).catch(() => null);
+      const m = await RecordingStore.of(s3, cfg.S3_BUCKET, roomName, active.recordingId).readManifest().catch(() => null);
       return m && (m.status === 'complete' || m.status === 'failed') ? m : null;
     }, 180_000);
     out(`ready ${((Date.now() - roomEnded) / 1000).toFixed(1)} s after the room ended`);
@@ -109,6 +110,8 @@ export async function runDemo(opts: { seconds?: number } = {}): Promise<void> {
     // A host's token (as the app would mint for the room's host) and what it opens.
     const hostToken = new AccessToken(cfg.LIVEKIT_API_KEY, cfg.LIVEKIT_API_SECRET, { identity: 'demo-host', ttl: '1h' });
     hostToken.addGrant({ room: roomName, roomAdmin: true });
+    // Minted after the room: it names the recording (a room name is reused by later sessions, see docs/ACCESS.md).
+    hostToken.attributes = { [TOKEN_RECORDING_ATTRIBUTE]: active.recordingId };
     const host = await hostToken.toJwt();
     out(`
 host token (1 h, roomAdmin for ${roomName}):

@@ -18,7 +18,6 @@ export class FlacChunkWriter {
     /** Spool folder and S3 key (relative to the recording) of chunk k. */
     spoolDir: string;
     relKey: (index: number) => string;
-    prefix: string;
     chunkSeconds: number;
     /** Timeline position of the first sample that will be written. */
     startPosition: number;
@@ -44,10 +43,8 @@ export class FlacChunkWriter {
       onSegment: (s) => {
         const key = o.relKey(s.index);
         o.uploader.enqueue({
-          key: o.prefix + key,
+          key,
           file: s.file,
-          contentType: 'audio/flac',
-          cacheControl: 'private, max-age=31536000, immutable',
           onDone: (bytes) =>
             o.onUploaded({
               index: s.index,

@@ -9,7 +9,6 @@ import type { Uploader } from './uploader';
 
 export interface HlsOutputOptions {
   spoolDir: string;
-  prefix: string;
   segmentSeconds: number;
   liveWindow: number;
   bitrateKbps: number;
@@ -22,7 +21,6 @@ export interface HlsOutputOptions {
   resume?: { segments: PlaylistSegment[]; position: number };
 }
 
-const PLAYLIST = 'application/vnd.apple.mpegurl';
 /**
  * FFmpeg's AAC encoder puts 1024 samples of priming before the audio, and MPEG-TS has no edit list
  * to hide them; skipping as many input samples keeps the decoded stream on the recording's timeline.
@@ -57,13 +55,11 @@ export class HlsOutput {
       startNumber: firstSeq,
       log: o.log,
       onSegment: (s) => {
-        const key = o.prefix + rel.hlsSegment(s.index);
+        const key = rel.hlsSegment(s.index);
         const closedAt = performance.now();
         o.uploader.enqueue({
           key,
           file: s.file,
-          contentType: 'video/mp2t',
-          cacheControl: 'public, max-age=31536000, immutable',
           onDone: (bytes) => {
             metrics.segmentsUploaded.inc();
             metrics.segmentUploadSeconds.observe((performance.now() - closedAt) / 1000);
@@ -107,8 +103,7 @@ export class HlsOutput {
   }
 
   publish(ended: boolean): void {
-    const cache = ended ? 'public, max-age=31536000' : 'public, max-age=1';
-    this.o.uploader.enqueue({ key: this.o.prefix + rel.eventPlaylist, body: this.playlists.event(ended), contentType: PLAYLIST, cacheControl: cache });
-    this.o.uploader.enqueue({ key: this.o.prefix + rel.livePlaylist, body: this.playlists.live(ended), contentType: PLAYLIST, cacheControl: cache });
+    this.o.uploader.enqueue({ key: rel.eventPlaylist, body: this.playlists.event(ended), live: !ended });
+    this.o.uploader.enqueue({ key: rel.livePlaylist, body: this.playlists.live(ended), live: !ended });
   }
 }

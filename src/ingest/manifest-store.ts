@@ -2,7 +2,7 @@ import type { Config } from '../config';
 import type { RecordJob } from '../contracts/jobs';
 import { rel } from '../contracts/layout';
 import { Manifest, MANIFEST_VERSION } from '../contracts/manifest';
-import { SAMPLE_RATE } from './timeline';
+import { SAMPLE_RATE } from '../contracts/audio';
 import type { Uploader } from './uploader';
 
 /**
@@ -14,7 +14,6 @@ export class ManifestStore {
 
   constructor(
     readonly manifest: Manifest,
-    private readonly key: string,
     private readonly uploader: Uploader,
     private readonly debounceMs = 1000,
   ) {}
@@ -29,7 +28,7 @@ export class ManifestStore {
     this.timer = undefined;
     this.manifest.updatedAt = new Date().toISOString();
     const body = JSON.stringify(Manifest.parse(this.manifest), null, 2);
-    this.uploader.enqueue({ key: this.key, body, contentType: 'application/json', cacheControl: 'no-cache' });
+    this.uploader.enqueue({ key: rel.manifest, body, live: this.manifest.status === 'recording' });
   }
 }
 
@@ -69,5 +68,6 @@ export function newManifest(
     files: {},
     processing: {},
     error: null,
+    stopReason: null,
   };
 }

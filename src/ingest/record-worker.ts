@@ -5,8 +5,7 @@ import type IORedis from 'ioredis';
 import type { Config } from '../config';
 import { FinalizeJob, liveArchiveJobId, liveTranscribeJobId, QUEUES, RecordJob } from '../contracts/jobs';
 import { recordingPrefix, rel } from '../contracts/layout';
-import { readManifest } from '../storage/manifest-io';
-import { closeLeftOpen, prepareResume } from './resume-job';
+import { closeLeftOpen, ingestStore, prepareResume } from './resume-job';
 import { Control } from '../shared/control';
 import type { Logger } from '../shared/log';
 import { enqueueAfterRoom, LIVE_JOB_OPTIONS, Queues } from '../shared/queues';
@@ -41,9 +40,10 @@ export function startIngest(deps: {
       const prefix = recordingPrefix(data.room, data.recordingId);
       const after: FinalizeJob = { room: data.room, recordingId: data.recordingId, manifestKey: prefix + rel.manifest };
       // A recording already begun (its ingest crashed, was killed or handed it over): go on with it.
-      let previous = await readManifest(s3, cfg.S3_BUCKET, after.manifestKey);
+      const objects = ingestStore(deps, data);
+      let previous = await objects.readManifest();
       if (previous?.status === 'recording' && (await followLiveRecorder(control, data.recordingId, log))) {
-        previous = await readManifest(s3, cfg.S3_BUCKET, after.manifestKey);
+        previous = await objects.readManifest();
         if (draining && previous?.status === 'recording') {
           // The followed recorder was handed over by this process's own drain: so is this job.
           await job.moveToDelayed(Date.now(), token);
@@ -61,14 +61,16 @@ export function startIngest(deps: {
       if (resume) resume.prepareMs = Date.now() - pickedUpMs;
       if (!info || info.sid !== data.roomSid) {
         if (resume) {
-          await closeLeftOpen(deps, prefix, resume, log);
+          await closeLeftOpen(deps, data, resume, log);
           await enqueueAfterRoom(queues.flows, after);
           return { closed: 'the room ended while no ingest recorded it' };
         }
         log.info({ room: data.room, roomSid: data.roomSid }, 'room session is gone; nothing to record');
         return { skipped: 'room not live' };
       }
-      const rec = new Recording(cfg, data, s3, control, log, previous?.visibility ?? roomOptions(info.metadata).visibility, resume);
+      const options = roomOptions(info.metadata);
+      if (options.problem) log.warn({ room: data.room, problem: options.problem }, 'room metadata malformed: recorded as private');
+      const rec = new Recording(cfg, data, s3, control, log, previous?.visibility ?? options.visibility, resume);
       live.add(rec);
       // Transcription and the archive files are made while the room runs, so little is left when it ends.
       await queues.live.add('live', after, { jobId: liveTranscribeJobId(data.recordingId), ...LIVE_JOB_OPTIONS });

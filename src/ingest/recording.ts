@@ -6,7 +6,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config';
 import { recordingPrefix, rel, safeKey } from '../contracts/layout';
 import type { Manifest } from '../contracts/manifest';
-import { indexKeys } from '../storage/recording-index';
+import { transition, stopReasonOf } from '../contracts/lifecycle';
+import { addToIndex } from '../storage/recording-index';
+import { RecordingStore } from '../storage/recording-store';
 import type { RecordJob } from '../contracts/jobs';
 import type { ActiveRecording, Control } from '../shared/control';
 import type { Logger } from '../shared/log';
@@ -21,7 +23,8 @@ import { SpeakerOutputs } from './speaker-output';
 import { recordingSpoolDir } from './resume-job';
 import { liveOwners, ownerDirName } from './spool-recovery';
 import { SpeakingTracker } from './speaking';
-import { FramePlacer, RecordingClock, SAMPLE_RATE } from './timeline';
+import { SAMPLE_RATE } from '../contracts/audio';
+import { FramePlacer, RecordingClock } from './timeline';
 import { Uploader } from './uploader';
 import { watchJitter } from './jitter-compensation';
 
@@ -54,6 +57,7 @@ export class Recording {
   private readonly spoolDir: string;
   private readonly log: Logger;
   private readonly uploader: Uploader;
+  private readonly objects: RecordingStore;
   private readonly clock: RecordingClock;
   /** Who records the room now: a resumed copy elsewhere replaces it, and this one then stops. */
   readonly owner = randomBytes(6).toString('hex');
@@ -75,7 +79,7 @@ export class Recording {
     s3: S3Client,
     private readonly control: Control,
     log: Logger,
-    private readonly visibility: 'public' | 'private' = 'public',
+    private readonly visibility: 'public' | 'private',
     private readonly resume?: ResumePoint,
   ) {
     this.prefix = recordingPrefix(job.room, job.recordingId);
@@ -89,15 +93,17 @@ export class Recording {
     this.oldMix = oldOf('mix');
     const position = resume?.position ?? 0;
     this.log = log.child({ room: job.room, recordingId: job.recordingId });
-    this.uploader = new Uploader(s3, cfg.S3_BUCKET, this.log);
+    // The ingest's writes need no tombstone check: a recording cannot be deleted while it records.
+    this.objects = RecordingStore.of(s3, cfg.S3_BUCKET, job.room, job.recordingId, false);
+    this.objects.visibility = visibility;
+    this.uploader = new Uploader(this.objects, this.log);
     const startedAt = new Date(this.clock.startedAtMs).toISOString();
     const manifest: Manifest = resume
-      ? { ...resume.manifest, status: 'recording', updatedAt: new Date().toISOString() }
+      ? transition({ ...resume.manifest, updatedAt: new Date().toISOString() }, 'recording')
       : newManifest(cfg, job, startedAt, visibility);
-    this.store = new ManifestStore(manifest, this.prefix + rel.manifest, this.uploader);
+    this.store = new ManifestStore(manifest, this.uploader);
     this.hls = new HlsOutput({
       spoolDir: this.spoolDir,
-      prefix: this.prefix,
       segmentSeconds: cfg.HLS_SEGMENT_SECONDS,
       liveWindow: cfg.HLS_LIVE_WINDOW,
       bitrateKbps: cfg.HLS_BITRATE_KBPS,
@@ -114,7 +120,6 @@ export class Recording {
     });
     this.speakers = new SpeakerOutputs({
       spoolDir: this.spoolDir,
-      prefix: this.prefix,
       chunkSeconds: cfg.SPEAKER_CHUNK_SECONDS,
       uploader: this.uploader,
       manifest: this.store,
@@ -125,7 +130,6 @@ export class Recording {
       name: 'mix',
       spoolDir: this.spoolDir,
       relKey: rel.mixChunk,
-      prefix: this.prefix,
       chunkSeconds: cfg.SPEAKER_CHUNK_SECONDS,
       startPosition: position,
       lead: this.oldMix?.leadUpTo(position),
@@ -185,9 +189,7 @@ export class Recording {
     try {
       this.store.saveNow();
       // Listed from the start (the listing shows live recordings too); retried like every upload.
-      for (const key of indexKeys(this.job.room, this.job.recordingId, this.visibility, new Date(this.clock.startedAtMs))) {
-        this.uploader.enqueue({ key, body: '', contentType: 'application/octet-stream' });
-      }
+      this.uploader.enqueue({ key: 'index', put: () => addToIndex(this.objects.bucket, this.job.room, this.job.recordingId, this.visibility, new Date(this.clock.startedAtMs)) });
       const joinStartMs = Date.now();
       await this.egress.join();
       const joinMs = Date.now() - joinStartMs;
@@ -286,7 +288,7 @@ export class Recording {
     this.store.update((m) => {
       m.durationMs = durationMs;
       if (handedOver) return;
-      m.status = 'finalizing';
+      transition(m, 'finalizing', { stopReason: stopReasonOf(stopReason) });
       m.endedAt = new Date(this.clock.startedAtMs + durationMs).toISOString();
       m.hls.ended = true;
     });

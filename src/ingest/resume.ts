@@ -1,4 +1,3 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,8 +6,9 @@ import { rel } from '../contracts/layout';
 import type { ChunkEntry, Manifest } from '../contracts/manifest';
 import { decodePcm } from '../shared/ffmpeg';
 import { concatPcm } from '../shared/wav';
+import type { RecordingStore } from '../storage/recording-store';
+import { SAMPLE_RATE } from '../contracts/audio';
 import type { PlaylistSegment } from './playlists';
-import { SAMPLE_RATE } from './timeline';
 
 /**
  * Where a recording that lost its ingest (crash, kill, lost lock) goes on: after the last HLS
@@ -31,7 +31,7 @@ export interface ResumePoint {
  * `segments`: the event playlist's (readSegments) plus any recovered from a dead process's spool;
  * `known`: chunks' audio already at hand (recovered from that spool), by key: not read back.
  */
-export async function findResumePoint(s3: S3Client, bucket: string, prefix: string, manifest: Manifest, segments: PlaylistSegment[], known = new Map<string, Int16Array>()): Promise<ResumePoint> {
+export async function findResumePoint(store: RecordingStore, manifest: Manifest, segments: PlaylistSegment[], known = new Map<string, Int16Array>()): Promise<ResumePoint> {
   const last = segments[segments.length - 1];
   const startedAtMs = Date.parse(manifest.startedAt);
   const position = last ? Math.round(((last.programDateTime.getTime() - startedAtMs) / 1000 + last.duration) * SAMPLE_RATE) : 0;
@@ -49,8 +49,9 @@ export async function findResumePoint(s3: S3Client, bucket: string, prefix: stri
         const have = known.get(c.key);
         if (have) return void old.set(name, { chunkIndex: k, pcm: have });
         const file = path.join(dir, `chunk-${i}.flac`);
-        const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + c.key }));
-        await writeFile(file, await obj.Body!.transformToByteArray());
+        const bytes = await store.getBytes(c.key);
+        if (!bytes) throw new Error(`chunk ${c.key} is listed in the manifest but not in S3`);
+        await writeFile(file, bytes);
         const parts: Int16Array[] = [];
         await decodePcm(file, SAMPLE_RATE, (p) => parts.push(Int16Array.from(p)));
         old.set(name, { chunkIndex: k, pcm: concatPcm(parts) });
@@ -63,14 +64,9 @@ export async function findResumePoint(s3: S3Client, bucket: string, prefix: stri
 }
 
 /** The segments an event playlist in S3 lists (none if there is no playlist yet). */
-export async function readSegments(s3: S3Client, bucket: string, key: string): Promise<PlaylistSegment[]> {
-  let text: string;
-  try {
-    const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    text = await obj.Body!.transformToString();
-  } catch {
-    return [];
-  }
+export async function readSegments(store: RecordingStore): Promise<PlaylistSegment[]> {
+  const text = await store.getText(rel.eventPlaylist);
+  if (text === null) return [];
   const playlist = HLS.parse(text) as HLS.types.MediaPlaylist;
   return playlist.segments.map((s) => ({
     seq: Number(/(\d+)\.ts$/.exec(s.uri)![1]),

@@ -16,7 +16,6 @@ export class SpeakerOutputs {
   constructor(
     private readonly o: {
       spoolDir: string;
-      prefix: string;
       chunkSeconds: number;
       uploader: Uploader;
       manifest: ManifestStore;
@@ -35,7 +34,6 @@ export class SpeakerOutputs {
         name: `speaker:${lane.key}`,
         spoolDir: this.o.spoolDir,
         relKey: (i) => rel.speakerChunk(lane.key, i),
-        prefix: this.o.prefix,
         chunkSeconds: this.o.chunkSeconds,
         startPosition: pos,
         lead: old?.leadUpTo(pos),

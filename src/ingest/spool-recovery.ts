@@ -1,6 +1,4 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { createReadStream } from 'node:fs';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { rel } from '../contracts/layout';
@@ -10,7 +8,8 @@ import { concatPcm } from '../shared/wav';
 import type { Logger } from '../shared/log';
 import { addChunk } from './flac-chunks';
 import type { PlaylistSegment } from './playlists';
-import { SAMPLE_RATE } from './timeline';
+import { SAMPLE_RATE } from '../contracts/audio';
+import type { Uploader } from './uploader';
 
 /**
  * A spool folder per recording process: {SPOOL_DIR}/{room}/{recordingId}/{pid}-{owner}@{host}.
@@ -39,9 +38,8 @@ const alive = (pid: number) => {
  * them. A folder whose process is still alive is left alone (it will notice it lost the room).
  */
 export async function recoverSpool(o: {
-  s3: S3Client;
-  bucket: string;
-  prefix: string;
+  /** The recording's uploader: the same retries and headers as a live recording's files. */
+  uploader: Uploader;
   recordingDir: string;
   ownDir: string;
   manifest: Manifest;
@@ -62,9 +60,8 @@ export async function recoverSpool(o: {
     // recorder of this very process still at work (a job handed back while it records): not ours to take.
     if (dir === o.ownDir || host !== HOST || !Number.isInteger(pid)) continue;
     if (pid === process.pid ? liveOwners.has(ownerId) : alive(pid)) continue;
-    const put = async (file: string, relKey: string, contentType: string) => {
-      const { size } = await stat(file);
-      await o.s3.send(new PutObjectCommand({ Bucket: o.bucket, Key: o.prefix + relKey, Body: createReadStream(file), ContentLength: size, ContentType: contentType }));
+    const put = async (file: string, relKey: string) => {
+      const size = await o.uploader.upload({ key: relKey, file });
       files++;
       return size;
     };
@@ -86,7 +83,7 @@ export async function recoverSpool(o: {
       const audio = await decodeAll(file);
       if (audio.length === 0) return;
       const index = Number(m[1]);
-      const bytes = await put(file, cd.relKey(index), 'audio/flac');
+      const bytes = await put(file, cd.relKey(index));
       if (index === lastIndex.get(cd.dir)) pcm.set(cd.relKey(index), audio);
       addChunk(cd.list()!, { index, key: cd.relKey(index), startMs: index * o.manifest.speakerFormat.chunkSeconds * 1000, durationMs: Math.round((audio.length / SAMPLE_RATE) * 10000) / 10, bytes });
     });
@@ -101,7 +98,7 @@ export async function recoverSpool(o: {
       const file = path.join(hlsDir, s.n);
       const samples = (await decodeAll(file)).length;
       if (samples < SAMPLE_RATE / 10) break;
-      await put(file, rel.hlsSegment(s.seq), 'video/mp2t');
+      await put(file, rel.hlsSegment(s.seq));
       const startedAtMs = Date.parse(o.manifest.startedAt);
       o.segments.push({
         seq: s.seq,

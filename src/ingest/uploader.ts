@@ -1,16 +1,19 @@
 import { createReadStream, statSync } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../shared/log';
 import { metrics } from '../shared/metrics';
+import type { RecordingStore } from '../storage/recording-store';
 
 export interface UploadItem {
+  /** Key relative to the recording (its type and cache policy come from the table of recording files). */
   key: string;
   /** A spool file (deleted once S3 has it) or an in-memory body (playlists, manifest). */
   file?: string;
   body?: string | Buffer;
-  contentType: string;
-  cacheControl?: string;
+  /** The recording is live (playlists and the manifest are cached for less). */
+  live?: boolean;
+  /** Something outside the recording's prefix (its listing index entries): done by this call instead. */
+  put?: () => Promise<void>;
   /** Called once the object is in S3. */
   onDone?: (bytes: number) => void;
 }
@@ -40,10 +43,10 @@ export class Uploader {
   private active = 0;
   private idleWaiters: Array<() => void> = [];
   private stopped = false;
+  private stopWaiters: Array<() => void> = [];
 
   constructor(
-    private readonly s3: S3Client,
-    private readonly bucket: string,
+    private readonly store: RecordingStore,
     private readonly log: Logger,
     private readonly concurrency = 4,
   ) {}
@@ -70,6 +73,21 @@ export class Uploader {
     this.pump();
   }
 
+  /** Uploads one item with the same retries; resolves with its bytes once S3 has it, rejects if the uploader stops first. */
+  upload(item: UploadItem): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onStop = () => reject(new Error('uploader stopped'));
+      this.stopWaiters.push(onStop);
+      this.enqueue({
+        ...item,
+        onDone: (bytes) => {
+          this.stopWaiters = this.stopWaiters.filter((w) => w !== onStop);
+          resolve(bytes);
+        },
+      });
+    });
+  }
+
   /** Resolves when everything enqueued so far is in S3. */
   drain(): Promise<void> {
     if (this.pending === 0) return Promise.resolve();
@@ -79,6 +97,7 @@ export class Uploader {
   /** Stops retrying (process shutdown); spooled files stay on disk for the next process. */
   stop(): void {
     this.stopped = true;
+    for (const w of this.stopWaiters.splice(0)) w();
   }
 
   private pump(): void {
@@ -140,19 +159,17 @@ export class Uploader {
   }
 
   private async put(item: UploadItem): Promise<number> {
-    const common = {
-      Bucket: this.bucket,
-      Key: item.key,
-      ContentType: item.contentType,
-      CacheControl: item.cacheControl,
-    };
+    if (item.put) {
+      await item.put();
+      return 0;
+    }
     if (item.file) {
       const { size } = await stat(item.file);
-      await this.s3.send(new PutObjectCommand({ ...common, Body: createReadStream(item.file), ContentLength: size }));
+      await this.store.put(item.key, createReadStream(item.file), { live: item.live, contentLength: size });
       return size;
     }
     const body = typeof item.body === 'string' ? Buffer.from(item.body) : item.body!;
-    await this.s3.send(new PutObjectCommand({ ...common, Body: body }));
+    await this.store.put(item.key, body, { live: item.live });
     return body.length;
   }
 }

@@ -1,4 +1,5 @@
 import { spawn as spawnChild, SpawnOptions } from 'node:child_process';
+import { SAMPLE_RATE } from '../contracts/audio';
 
 /** Niceness of the children started here (the workers set it: background work yields to live ingest). */
 let childNice = 0;
@@ -58,8 +59,8 @@ export interface PcmSink {
   end(): Promise<{ stderr: string }>;
 }
 
-/** FFmpeg reading 48 kHz mono s16le from stdin; `args` are its filters, encoders and outputs. */
-export function pcmSink(args: string[], rate = 48_000): PcmSink {
+/** FFmpeg reading mono s16le (48 kHz unless told) from stdin; `args` are its filters, encoders and outputs. */
+export function pcmSink(args: string[], rate = SAMPLE_RATE): PcmSink {
   const p = spawn('ffmpeg', ['-hide_banner', '-f', 's16le', '-ar', String(rate), '-ac', '1', '-i', 'pipe:0', ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   let failure: Error | null = null;

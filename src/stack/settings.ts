@@ -56,6 +56,7 @@ export interface StackSecrets {
   S3_ACCESS_KEY_ID: string;
   S3_SECRET_ACCESS_KEY: string;
   LINK_SIGNING_SECRET: string;
+  METRICS_TOKEN: string;
 }
 
 const newSecrets = (): StackSecrets => ({
@@ -64,6 +65,7 @@ const newSecrets = (): StackSecrets => ({
   S3_ACCESS_KEY_ID: `rc${randomBytes(8).toString('hex')}`,
   S3_SECRET_ACCESS_KEY: randomBytes(24).toString('base64url'),
   LINK_SIGNING_SECRET: randomBytes(32).toString('base64url'),
+  METRICS_TOKEN: randomBytes(24).toString('base64url'),
 });
 
 /** Random per-stack secrets, made once and kept (0600) in the stack's data folder: never in code. */
@@ -100,6 +102,8 @@ export function stackAppEnv(s: StackSettings): Record<string, string> {
     S3_ACCESS_KEY_ID: sec.S3_ACCESS_KEY_ID,
     S3_SECRET_ACCESS_KEY: sec.S3_SECRET_ACCESS_KEY,
     LINK_SIGNING_SECRET: sec.LINK_SIGNING_SECRET,
+    // /metrics on the api port for whoever holds the stack's token (the tests read it there).
+    METRICS_TOKEN: sec.METRICS_TOKEN,
     S3_FORCE_PATH_STYLE: 'true',
     PUBLIC_BASE_URL: `http://127.0.0.1:${s.apiPort}`,
     API_HOST: '127.0.0.1',

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import IORedis from 'ioredis';
+import { Bucket } from '../storage/objects';
 import { makeS3Client } from '../storage/s3';
 import { DaemonSpec, portOpen, startDaemon, stopDaemon, waitFor } from './daemon';
 import { ROOT, StackSettings, TOOLS_BIN, stackAppEnv, stackSecrets } from './settings';
@@ -86,11 +86,7 @@ async function ensureBucket(s: StackSettings): Promise<void> {
     S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY,
     S3_FORCE_PATH_STYLE: true,
   });
-  try {
-    await s3.send(new HeadBucketCommand({ Bucket: s.bucket }));
-  } catch {
-    await s3.send(new CreateBucketCommand({ Bucket: s.bucket }));
-  }
+  await new Bucket(s3, s.bucket).ensure();
   s3.destroy();
 }
 

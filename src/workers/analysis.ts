@@ -1,8 +1,5 @@
+import { SAMPLE_RATE, SPEECH_SAMPLE_RATE } from '../contracts/audio';
 import { decodePcm } from '../shared/ffmpeg';
-
-const RATE = 16_000;
-/** The recording's own rate: what finalize analyses, live or after the room, so both agree. */
-export const ARCHIVE_RATE = 48_000;
 
 export interface SpeechRegion {
   startMs: number;
@@ -11,7 +8,10 @@ export interface SpeechRegion {
 
 export const VAD = { frameMs: 20, thresholdDb: -42, bridgeMs: 400, minMs: 150 };
 
-/** Whether each 20 ms frame of PCM is above the speech threshold (RMS). */
+/**
+ * Whether each 20 ms frame of PCM is above the speech threshold (RMS). Finalize and the live archive
+ * analyse at the timeline's rate (so both agree), transcription at the speech rate (the default).
+ */
 export class FrameActivity {
   readonly active: boolean[] = [];
   private acc = 0;
@@ -19,7 +19,7 @@ export class FrameActivity {
   private readonly frame: number;
   private readonly threshold = 32768 * 10 ** (VAD.thresholdDb / 20);
 
-  constructor(rate = RATE) {
+  constructor(rate = SPEECH_SAMPLE_RATE) {
     this.frame = (rate * VAD.frameMs) / 1000;
   }
 
@@ -88,14 +88,14 @@ export class PeakBins {
  * each, so plain energy is enough and needs no model.
  */
 export async function speechRegions(file: string): Promise<SpeechRegion[]> {
-  const act = new FrameActivity(ARCHIVE_RATE);
-  await decodePcm(file, ARCHIVE_RATE, (pcm) => act.push(pcm));
+  const act = new FrameActivity(SAMPLE_RATE);
+  await decodePcm(file, SAMPLE_RATE, (pcm) => act.push(pcm));
   return regionsFrom(act.active);
 }
 
 /** Peak level per `binMs` of a file. */
 export async function waveformPeaks(file: string, binMs = 50): Promise<number[]> {
-  const bins = new PeakBins(ARCHIVE_RATE, binMs);
-  await decodePcm(file, ARCHIVE_RATE, (pcm) => bins.push(pcm));
+  const bins = new PeakBins(SAMPLE_RATE, binMs);
+  await decodePcm(file, SAMPLE_RATE, (pcm) => bins.push(pcm));
   return bins.finish();
 }

@@ -1,6 +1,6 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import type { ChunkEntry } from '../contracts/manifest';
+import type { RecordingStore } from '../storage/recording-store';
 import { feedChunks, FileStream, readChunk } from './archive/streams';
 
 /**
@@ -8,9 +8,7 @@ import { feedChunks, FileStream, readChunk } from './archive/streams';
  * a chunk is missing, cut to the recording's length; the same rules as the live archive.
  */
 export async function assembleChunks(o: {
-  s3: S3Client;
-  bucket: string;
-  prefix: string;
+  store: RecordingStore;
   chunks: ChunkEntry[];
   chunkSeconds: number;
   durationMs: number;
@@ -20,7 +18,7 @@ export async function assembleChunks(o: {
   const stream = new FileStream(path.join(o.workdir, `${o.name}.flac`));
   let n = 0;
   await feedChunks(stream, o.chunks, {
-    read: (c) => readChunk(o.s3, o.bucket, o.prefix + c.key, c, path.join(o.workdir, `${o.name}-${n++ % 2}.chunk.flac`)),
+    read: (c) => readChunk(o.store, c, path.join(o.workdir, `${o.name}-${n++ % 2}.chunk.flac`)),
     chunkMs: o.chunkSeconds * 1000,
     endedAtMs: o.durationMs,
     settledBelow: Infinity,

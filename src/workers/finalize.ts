@@ -1,21 +1,21 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job } from 'bullmq';
-import { rel } from '../contracts/layout';
 import type { FinalizeJob } from '../contracts/jobs';
 import type { LiveArchiveStatus } from '../contracts/live-archive';
 import type { Manifest } from '../contracts/manifest';
+import { rel } from '../contracts/recording-files';
+import { SpeakerTimeline } from '../contracts/replay-data';
 import { runFfmpeg } from '../shared/ffmpeg';
 import { CPU_PARALLELISM, mapPool } from '../shared/pool';
 import { speechRegions, waveformPeaks } from './analysis';
 import { readLiveArchive } from './archive/live-archive';
-import { buildTimeline, MIX_ARCHIVE, MIX_FORMATS, SPEAKER_CODEC, SpeakerTimeline, WAVEFORM_BIN_MS } from './archive/outputs';
+import { buildTimeline, MIX_ARCHIVE, MIX_FORMATS, SPEAKER_CODEC, WAVEFORM_BIN_MS } from './archive/outputs';
 import { assembleChunks } from './assemble';
 import { normaliseTo } from './loudness';
-import { runStage, StageContext, StageDeps } from './stage';
+import { recordFile, runStage, StageContext, StageDeps } from './stage';
 
-export type { SpeakerTimeline } from './archive/outputs';
+export type { SpeakerTimeline } from '../contracts/replay-data';
 
 /** A live archive job that has not written for this long is gone (its heartbeat is 5 s). */
 const STALE_MS = 20_000;
@@ -28,13 +28,18 @@ const STALE_MS = 20_000;
  * the chunks. Every output has a fixed key: a rerun overwrites.
  */
 export async function finalize(deps: StageDeps & { waitLiveMs?: number }, data: FinalizeJob, job?: Job): Promise<SpeakerTimeline> {
-  return runStage('finalize', deps, job, data.manifestKey, async (ctx) => {
+  return runStage('finalize', deps, job, data, async (ctx) => {
     const live = await liveArchiveFor(ctx, deps.waitLiveMs ?? 15 * 60_000);
     if (live) {
-      Object.assign(ctx.manifest.files, live.files, { vod: rel.eventPlaylist });
-      const obj = await ctx.s3.send(new GetObjectCommand({ Bucket: ctx.bucket, Key: ctx.prefix + rel.speakerTimeline }));
-      ctx.log.info({ recordingId: ctx.manifest.recordingId, loudness: live.loudness }, 'finalize: the live archive covers the recording');
-      return JSON.parse(await obj.Body!.transformToString()) as SpeakerTimeline;
+      const timeline = await ctx.store.getJson(rel.speakerTimeline, SpeakerTimeline);
+      if (timeline) {
+        // Listed under the ids the table gives their keys.
+        for (const relKey of Object.values(live.files)) recordFile(ctx.manifest.files, relKey);
+        ctx.manifest.files.vod = rel.eventPlaylist;
+        ctx.log.info({ recordingId: ctx.manifest.recordingId, loudness: live.loudness }, 'finalize: the live archive covers the recording');
+        return timeline;
+      }
+      ctx.log.info({ recordingId: ctx.manifest.recordingId }, 'finalize: the live archive has no speaker timeline; making the files from the chunks');
     }
     return fromChunks(ctx);
   });
@@ -44,7 +49,7 @@ export async function finalize(deps: StageDeps & { waitLiveMs?: number }, data: 
 async function liveArchiveFor(ctx: StageContext, waitMs: number): Promise<LiveArchiveStatus | null> {
   const until = Date.now() + waitMs;
   for (;;) {
-    const st = await readLiveArchive(ctx, ctx.prefix);
+    const st = await readLiveArchive(ctx.store);
     const skip = (why: string) => {
       ctx.log.info({ recordingId: ctx.manifest.recordingId, why }, 'finalize: making the files from the chunks');
       return null;
@@ -76,14 +81,14 @@ function covers(st: LiveArchiveStatus, m: Manifest): boolean {
 /** Everything from the chunks in S3, after the room. */
 async function fromChunks(ctx: StageContext): Promise<SpeakerTimeline> {
   const m = ctx.manifest;
-  const common = { s3: ctx.s3, bucket: ctx.bucket, prefix: ctx.prefix, chunkSeconds: m.speakerFormat.chunkSeconds, durationMs: m.durationMs, workdir: ctx.workdir };
+  const common = { store: ctx.store, chunkSeconds: m.speakerFormat.chunkSeconds, durationMs: m.durationMs, workdir: ctx.workdir };
   const mix = await assembleChunks({ ...common, chunks: m.mix.chunks, name: 'mix' });
   await ctx.progress(10);
   // The mix archives and the speakers' files are independent: make them side by side.
   const mixDone = (async () => {
     await normaliseTo(mix, MIX_FORMATS.map((e) => ({ file: path.join(ctx.workdir, `mix.${e}`), codec: [...MIX_ARCHIVE[e].codec] })));
     for (const e of MIX_FORMATS) {
-      await ctx.put(`mix.${e}`, rel.mixArchive(e), await readFile(path.join(ctx.workdir, `mix.${e}`)), MIX_ARCHIVE[e].type);
+      await ctx.put(rel.mixArchive(e), await readFile(path.join(ctx.workdir, `mix.${e}`)));
     }
     await ctx.progress(50);
   })();
@@ -97,14 +102,14 @@ async function fromChunks(ctx: StageContext): Promise<SpeakerTimeline> {
       speechRegions(flac),
       runFfmpeg(['-v', 'error', '-i', flac, ...SPEAKER_CODEC, '-y', opus]),
     ]);
-    await ctx.put(`speaker.${sp.key}`, rel.speakerFile(sp.key), await readFile(opus), 'audio/ogg');
+    await ctx.put(rel.speakerFile(sp.key), await readFile(opus));
     await ctx.progress(50 + Math.round((40 * ++done) / Math.max(1, m.speakers.length)));
     return found;
   });
   await mixDone;
   const timeline = buildTimeline(m.speakers, regions);
-  await ctx.put('speakerTimeline', rel.speakerTimeline, JSON.stringify(timeline), 'application/json');
-  await ctx.put('waveform', rel.waveform, JSON.stringify({ binMs: WAVEFORM_BIN_MS, peaks: await waveformPeaks(mix, WAVEFORM_BIN_MS) }), 'application/json');
+  await ctx.put(rel.speakerTimeline, JSON.stringify(timeline));
+  await ctx.put(rel.waveform, JSON.stringify({ binMs: WAVEFORM_BIN_MS, peaks: await waveformPeaks(mix, WAVEFORM_BIN_MS) }));
   m.files.vod = rel.eventPlaylist;
   return timeline;
 }

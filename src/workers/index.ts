@@ -1,5 +1,4 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import { Job, Worker } from 'bullmq';
+import { Job, UnrecoverableError, Worker } from 'bullmq';
 import type IORedis from 'ioredis';
 import type { Config } from '../config';
 import { FinalizeJob, QUEUES } from '../contracts/jobs';
@@ -8,6 +7,7 @@ import { archiveLive } from './archive/live-archive';
 import { setChildPriority } from '../shared/ffmpeg';
 import { finalize } from './finalize';
 import { publish } from './publish';
+import type { StageDeps } from './stage';
 import { makeEngine } from './transcribe';
 import { transcribeLive } from './transcribe/live';
 import { transcribe } from './transcribe/transcribe';
@@ -16,11 +16,12 @@ import { transcribe } from './transcribe/transcribe';
  * The workers role: BullMQ processors for the after-the-room flow finalize → transcribe → publish
  * (see enqueueAfterRoom). Each is idempotent, so a retried or re-run job gives the same files.
  */
-export function startWorkers(deps: { cfg: Config; connection: IORedis; s3: S3Client; log: Logger }): { close: () => Promise<void> } {
+export function startWorkers(deps: { cfg: Config; connection: IORedis; s3: StageDeps['s3']; log: Logger }): { close: () => Promise<void> } {
   const { cfg, connection, s3 } = deps;
   const log = deps.log.child({ role: 'workers' });
   setChildPriority(cfg.WORKERS_NICE);
-  const stage = { s3, bucket: cfg.S3_BUCKET, log };
+  // Each job reaches its recording's objects through a RecordingStore built from this.
+  const stage: StageDeps = { s3, bucket: cfg.S3_BUCKET, log };
   const engine = makeEngine(cfg);
   const opts = {
     connection,
@@ -41,7 +42,7 @@ export function startWorkers(deps: { cfg: Config; connection: IORedis; s3: S3Cli
     new Worker(QUEUES.liveArchive, (job: Job) => archiveLive(stage, FinalizeJob.parse(job.data), job), liveOpts),
   ];
   for (const w of workers) {
-    w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
+    w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, unrecoverable: err instanceof UnrecoverableError, err: err.message }, 'job failed'));
     w.on('error', (err) => log.error({ err, queue: w.name }, 'worker error'));
   }
   return { close: async () => void (await Promise.all(workers.map((w) => w.close()))) };

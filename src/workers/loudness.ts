@@ -1,3 +1,4 @@
+import { SAMPLE_RATE } from '../contracts/audio';
 import { runFfmpeg } from '../shared/ffmpeg';
 import { CPU_PARALLELISM, mapPool } from '../shared/pool';
 
@@ -14,7 +15,7 @@ export interface ArchiveOutput {
 export type LoudnessMeasurement = Record<'input_i' | 'input_tp' | 'input_lra' | 'input_thresh' | 'target_offset', string>;
 
 /** loudnorm runs at 192 kHz internally: back to 48 kHz mono with an explicit layout (Opus and AAC need it). */
-const BACK = 'aresample=48000,aformat=sample_rates=48000:channel_layouts=mono';
+const BACK = `aresample=${SAMPLE_RATE},aformat=sample_rates=${SAMPLE_RATE}:channel_layouts=mono`;
 
 /** Pass 1: FFmpeg loudnorm's EBU R128 measurement of a file. */
 export async function measureLoudness(input: string): Promise<LoudnessMeasurement> {

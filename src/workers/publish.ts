@@ -1,12 +1,12 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Job } from 'bullmq';
-import { rel } from '../contracts/layout';
+import { Job, UnrecoverableError } from 'bullmq';
+import type { z } from 'zod';
 import type { FinalizeJob } from '../contracts/jobs';
-import type { SpeakerTimeline } from './finalize';
+import { canTransition, transition } from '../contracts/lifecycle';
+import { rel } from '../contracts/recording-files';
+import { fromReplayPage, ReplayData, replayDownloads, SpeakerTimeline, Transcript, Waveform } from '../contracts/replay-data';
 import { runStage, StageDeps } from './stage';
-import type { Transcript } from './transcribe/formats';
 
 /** The page's static files: built into dist/player/replay, or read from src/ under ts-jest. */
 const ASSETS = path.resolve(__dirname, '..', 'player', 'replay');
@@ -15,60 +15,49 @@ const HLS_JS = require.resolve('hls.js/dist/hls.min.js');
 /**
  * The replay page, static and self-contained under replay/: it reads data.json and reaches every
  * file by a relative URL, so the api, S3 or a CDN can serve it. A missing transcript leaves the
- * page working, with the reason shown.
+ * page working, with the reason shown. Publishing completes the recording.
  */
 export async function publish(deps: StageDeps, data: FinalizeJob, job?: Job): Promise<string> {
-  return runStage('publish', deps, job, data.manifestKey, async (ctx) => {
-    const m = ctx.manifest;
-    if (m.processing.finalize?.status !== 'done') throw new Error('finalize has not completed; nothing to publish');
-    const getJson = async <T>(key: string): Promise<T | null> => {
+  return runStage('publish', deps, job, data, async (ctx) => {
+    const { store, manifest: m } = ctx;
+    // In the flow, publish only runs without a finalized recording when finalize failed for good.
+    if (m.processing.finalize?.status !== 'done') throw new UnrecoverableError('finalize has not completed; nothing to publish');
+    if (!canTransition(m.status, 'complete')) throw new UnrecoverableError(`a ${m.status} recording cannot be published`);
+    const timeline = await store.getJson(rel.speakerTimeline, SpeakerTimeline);
+    if (!timeline) throw new Error(`no ${rel.speakerTimeline}, though finalize is done`);
+    // Missing or unreadable, the page goes without (an S3 error is thrown: the job is tried again).
+    const optional = async <T>(relKey: string, schema: z.ZodType<T>): Promise<T | null> => {
+      const text = await store.getText(relKey);
+      if (text === null) return null;
       try {
-        const o = await ctx.s3.send(new GetObjectCommand({ Bucket: ctx.bucket, Key: ctx.prefix + key }));
-        return JSON.parse(await o.Body!.transformToString()) as T;
+        return schema.parse(JSON.parse(text));
       } catch {
         return null;
       }
     };
-    const timeline = (await getJson<SpeakerTimeline>(rel.speakerTimeline))!;
-    const waveform = await getJson<{ binMs: number; peaks: number[] }>(rel.waveform);
+    const waveform = await optional(rel.waveform, Waveform);
     const transcriptOk = m.processing.transcribe?.status === 'done';
-    const transcript = transcriptOk ? await getJson<Transcript>(rel.transcript('json')) : null;
-    const up = (key: string) => `../${key}`;
-    const downloads = [
-      { label: 'Mix (Opus)', href: up(rel.mixArchive('opus')), type: 'audio/ogg' },
-      { label: 'Mix (M4A)', href: up(rel.mixArchive('m4a')), type: 'audio/mp4' },
-      { label: 'Mix (MP3)', href: up(rel.mixArchive('mp3')), type: 'audio/mpeg' },
-      ...timeline.speakers.map((s) => ({ label: `${s.name} (Opus)`, href: up(rel.speakerFile(s.key)), type: 'audio/ogg', hostOnly: true })),
-      ...(transcript
-        ? [
-            { label: 'Transcript (JSON)', href: up(rel.transcript('json')), type: 'application/json' },
-            { label: 'Transcript (WebVTT)', href: up(rel.transcript('vtt')), type: 'text/vtt' },
-            { label: 'Transcript (SRT)', href: up(rel.transcript('srt')), type: 'application/x-subrip' },
-            { label: 'Transcript (text)', href: up(rel.transcript('txt')), type: 'text/plain' },
-          ]
-        : []),
-    ];
-    const page = {
+    const transcript = transcriptOk ? await optional(rel.transcript('json'), Transcript) : null;
+    const page: ReplayData = ReplayData.parse({
       room: m.room,
       recordingId: m.recordingId,
       startedAt: m.startedAt,
       durationMs: m.durationMs,
-      hls: up(rel.eventPlaylist),
-      vtt: transcript ? up(rel.transcript('vtt')) : null,
+      hls: fromReplayPage(rel.eventPlaylist),
+      vtt: transcript ? fromReplayPage(rel.transcript('vtt')) : null,
       speakers: timeline.speakers,
       turns: timeline.turns,
       waveform: waveform ?? { binMs: 50, peaks: [] },
       transcript,
-      transcriptError: transcriptOk ? null : m.processing.transcribe?.error ?? 'not transcribed',
-      downloads,
-    };
-    await ctx.put('replay.data', rel.replayData, JSON.stringify(page), 'application/json');
-    for (const [file, type] of [['replay.js', 'text/javascript; charset=utf-8'], ['replay.css', 'text/css; charset=utf-8']] as const) {
-      await ctx.put(`replay.${file}`, `replay/${file}`, await readFile(path.join(ASSETS, file)), type);
-    }
-    await ctx.put('replay.hls', 'replay/hls.min.js', await readFile(HLS_JS), 'text/javascript; charset=utf-8');
-    await ctx.put('replay', rel.replayPage, await readFile(path.join(ASSETS, 'index.html')), 'text/html; charset=utf-8');
-    m.status = 'complete';
+      transcriptError: transcript ? null : transcriptOk ? 'the transcript cannot be read' : m.processing.transcribe?.error ?? 'not transcribed',
+      downloads: replayDownloads({ speakers: timeline.speakers, transcript: !!transcript }),
+    });
+    await ctx.put(rel.replayData, JSON.stringify(page));
+    for (const file of ['replay.js', 'replay.css'] as const) await ctx.put(rel.replayAsset(file), await readFile(path.join(ASSETS, file)));
+    await ctx.put(rel.replayAsset('hls.min.js'), await readFile(HLS_JS));
+    // The page last: once it is listed, the replay is ready.
+    await ctx.put(rel.replayPage, await readFile(path.join(ASSETS, 'index.html')));
+    transition(m, 'complete');
     return rel.replayPage;
   });
 }

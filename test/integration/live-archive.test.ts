@@ -5,7 +5,7 @@ import path from 'node:path';
 import { rel } from '../../src/contracts/layout';
 import { LiveArchiveStatus } from '../../src/contracts/live-archive';
 import { log } from '../../src/shared/log';
-import { readManifest } from '../../src/storage/manifest-io';
+import { RecordingStore } from '../../src/storage/recording-store';
 import { archiveLive, readLiveArchive } from '../../src/workers/archive/live-archive';
 import type { SpeakerTimeline } from '../../src/workers/archive/outputs';
 import { finalize } from '../../src/workers/finalize';
@@ -38,7 +38,7 @@ beforeAll(async () => {
   for (let k = 3; k <= rec.chunkCount; k++) {
     await rec.publish(k, false, late);
     await sleep(1000); // 10× real time
-    const now = await readLiveArchive(deps, rec.prefix);
+    const now = await readLiveArchive(RecordingStore.of(s3, bucket, rec.job.room, rec.job.recordingId));
     if (now && (!midway || now.doneMs >= midway.doneMs)) midway = now;
   }
   await rec.publish(rec.chunkCount, true, late);
@@ -66,7 +66,7 @@ test('finalize takes the live files: loudness on target, speakers on the mix tim
   const t = performance.now();
   await finalize(deps, rec.job);
   const tookMs = performance.now() - t;
-  const m = (await readManifest(s3, bucket, rec.job.manifestKey))!;
+  const m = (await RecordingStore.of(s3, bucket, rec.job.room, rec.job.recordingId).readManifest())!;
   console.log(`finalize with the live archive: ${tookMs.toFixed(0)} ms; files ${Object.keys(m.files).join(', ')}`);
   expect(tookMs).toBeLessThan(5_000);
   expect(m.processing.finalize?.status).toBe('done');

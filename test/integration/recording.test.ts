@@ -65,7 +65,7 @@ const expectedMs = (b: Burst) => result.epochMs + b.atMs - Date.parse(manifest.s
 
 /** The segment upload-delay histogram of the roomcast process, from /metrics. */
 async function uploadHistogram(): Promise<Record<string, number>> {
-  const text = await (await fetch(`${env.PUBLIC_BASE_URL}/metrics`)).text();
+  const text = await (await fetch(`${env.PUBLIC_BASE_URL}/metrics`, { headers: { authorization: `Bearer ${env.METRICS_TOKEN}` } })).text();
   const out: Record<string, number> = { count: Number(/roomcast_segment_upload_seconds_count (\d+)/.exec(text)?.[1] ?? 0) };
   for (const le of ['0.1', '0.25', '1']) out[le] = Number(new RegExp(`roomcast_segment_upload_seconds_bucket\\{le="${le}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
   return out;

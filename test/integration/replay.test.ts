@@ -242,7 +242,7 @@ test('the replay page plays, follows, seeks, searches, deep-links and offers wor
     const listenerLinks = await linksOf();
     expect(listenerLinks.length).toBe(3 + 4);
     await check(listenerLinks);
-    await page.goto(`${base}?token=${await livekitToken(env, manifest.room, { roomAdmin: true })}`);
+    await page.goto(`${base}?token=${await livekitToken(env, manifest.room, { roomAdmin: true }, { recording: manifest.recordingId })}`);
     await page.waitForSelector('body[data-ready="true"]');
     const hostLinks = await linksOf();
     expect(hostLinks.length).toBe(3 + manifest.speakers.length + 4);

@@ -7,9 +7,9 @@ import type { FinalizeJob } from '../../src/contracts/jobs';
 import type { ChunkEntry, Manifest } from '../../src/contracts/manifest';
 import { loadAudio } from '../../src/demo/program';
 import { SegmentingEncoder } from '../../src/ingest/encoder';
-import { SAMPLE_RATE } from '../../src/ingest/timeline';
+import { SAMPLE_RATE } from '../../src/contracts/audio';
 import { log } from '../../src/shared/log';
-import { writeManifest } from '../../src/storage/manifest-io';
+import { RecordingStore } from '../../src/storage/recording-store';
 
 export const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
 export const GENERATED_SPEAKERS = ['ann', 'ben', 'cat'];
@@ -55,7 +55,7 @@ export async function generateRecording(o: { s3: S3Client; bucket: string; minut
 
   const now = new Date().toISOString();
   const manifest: Manifest = {
-    version: 1, room, roomSid: 'RM_gen', recordingId, status: 'recording', visibility: 'public', startedAt: now, endedAt: null, updatedAt: now,
+    version: 1, room, roomSid: 'RM_gen', recordingId, status: 'recording', stopReason: null, visibility: 'public', startedAt: now, endedAt: null, updatedAt: now,
     durationMs: 0, sampleRate: SAMPLE_RATE,
     hls: { eventPlaylist: rel.eventPlaylist, livePlaylist: rel.livePlaylist, segmentSeconds: 2, codec: 'mp4a.40.2', bitrateKbps: 64, segments: 0, bytes: 0, ended: false },
     speakerFormat: { codec: 'flac', chunkSeconds: chunkS },
@@ -97,7 +97,7 @@ export async function generateRecording(o: { s3: S3Client; bucket: string; minut
         manifest.hls.ended = true;
         for (const sp of manifest.speakers) sp.lastAudioMs = durationMs;
       }
-      await writeManifest(o.s3, o.bucket, job.manifestKey, manifest);
+      await RecordingStore.of(o.s3, o.bucket, room, recordingId).writeManifest(manifest);
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };

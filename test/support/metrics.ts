@@ -7,7 +7,9 @@ export async function metricValue(env: Record<string, string>, name: string): Pr
   let text: string | undefined;
   for (let attempt = 1; text === undefined; attempt++) {
     try {
-      text = await (await fetch(`${env.PUBLIC_BASE_URL}/metrics`, { headers: { connection: 'close' } })).text();
+      const r = await fetch(`${env.PUBLIC_BASE_URL}/metrics`, { headers: { connection: 'close', authorization: `Bearer ${env.METRICS_TOKEN}` } });
+      if (!r.ok) throw new Error(`/metrics answered ${r.status}`);
+      text = await r.text();
     } catch (err) {
       if (attempt >= 3 || !(err instanceof TypeError)) throw err;
     }

@@ -38,6 +38,14 @@ test('recording ids sort by time and match the id pattern', () => {
 test('room metadata opts out of recording; anything else keeps the defaults', () => {
   expect(roomOptions(JSON.stringify({ roomcast: { record: false } })).autoRecord).toBe(false);
   expect(roomOptions('not json').autoRecord).toBe(true);
-  expect(roomOptions(JSON.stringify({ roomcast: { record: 'no' } })).autoRecord).toBe(true);
+  // Fails closed: a malformed roomcast field never widens access (private, not recorded automatically).
+  expect(roomOptions(JSON.stringify({ roomcast: { record: 'no' } }))).toMatchObject({ autoRecord: false, visibility: 'private' });
+  expect(roomOptions(JSON.stringify({ roomcast: { visibility: 'private', record: 'no' } }))).toMatchObject({ autoRecord: false, visibility: 'private' });
+  expect(roomOptions(JSON.stringify({ roomcast: { visibility: 'Private' } }))).toMatchObject({ autoRecord: false, visibility: 'private' });
+  expect(roomOptions(JSON.stringify({ roomcast: { visibilty: 'private' } }))).toMatchObject({ autoRecord: false, visibility: 'private' });
+  expect(roomOptions(JSON.stringify({ roomcast: null }))).toMatchObject({ autoRecord: false, visibility: 'private' });
+  expect(roomOptions('{"roomcast": {"visibility": "private"')).toMatchObject({ autoRecord: false, visibility: 'private' });
+  expect(roomOptions(JSON.stringify({ roomcast: { visibility: 'private' } }))).toEqual({ autoRecord: true, visibility: 'private' });
+  expect(roomOptions(JSON.stringify({ app: { theme: 'dark' } }))).toEqual({ autoRecord: true, visibility: 'public' });
   expect(roomOptions(undefined)).toEqual({ autoRecord: true, visibility: 'public' });
 });

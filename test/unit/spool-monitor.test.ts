@@ -6,6 +6,7 @@ import pino from 'pino';
 import { acceptsRooms, spoolHealth } from '../../src/ingest/spool-monitor';
 import { Uploader } from '../../src/ingest/uploader';
 import { metrics } from '../../src/shared/metrics';
+import { RecordingStore } from '../../src/storage/recording-store';
 
 test('spool free space: ok, low below the minimum, critical below a quarter of it', () => {
   const min = 1024 * 1024 * 1024;
@@ -30,14 +31,14 @@ test('files waiting for an unreachable S3 count as spooled from the moment they 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'roomcast-spool-'));
   // Nothing listens on port 9: every PUT fails as it would with S3 down.
   const s3 = new S3Client({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, maxAttempts: 1 });
-  const up = new Uploader(s3, 'b', pino({ level: 'silent' }), 2);
+  const up = new Uploader(RecordingStore.of(s3, 'b', 'room', '20260101T000000Z-RM_x', false), pino({ level: 'silent' }), 2);
   const before = (await metrics.spoolBytes.get()).values[0]?.value ?? 0;
   for (let i = 0; i < 10; i++) {
     const f = path.join(dir, `seg${i}.ts`);
     writeFileSync(f, Buffer.alloc(1000 + i));
-    up.enqueue({ key: `k${i}`, file: f, contentType: 'video/mp2t' });
+    up.enqueue({ key: `hls/seg_00000${i}.ts`, file: f });
   }
-  up.enqueue({ key: 'playlist', body: 'x', contentType: 'text/plain' });
+  up.enqueue({ key: 'hls/live.m3u8', body: 'x', live: true });
   const spooled = ((await metrics.spoolBytes.get()).values[0]?.value ?? 0) - before;
   expect(spooled).toBe(10 * 1000 + 45);
   expect(up.pending).toBe(11);

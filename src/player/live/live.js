@@ -4,6 +4,15 @@
   'use strict';
   const $ = (id) => document.getElementById(id);
   const audio = $('audio');
+  // Names come from LiveKit clients and may hold anything: they go into the page as text
+  // (textContent, attributes), never as HTML, and as one short line.
+  // <speaker-label> A copy of speakerLabel in src/shared/speaker-label.ts (test/unit/speaker-label.test.ts keeps them equal).
+  function speakerLabel(name, fallback) {
+    const line = (s) => String(s == null ? '' : s).replace(/\p{Cs}/gu, '\uFFFD').replace(/[\p{Cc}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/gu, ' ').replace(/-->/g, ' ').replace(/\s+/g, ' ').trim();
+    const cut = (s) => Array.from(line(s)).slice(0, 64).join('').trim();
+    return cut(name) || cut(fallback) || 'Speaker';
+  }
+  // </speaker-label>
   const room = decodeURIComponent(location.pathname.split('/')[3] || '');
   const params = new URLSearchParams(location.search);
   const creds = new URLSearchParams([...params].filter(([k]) => ['token', 'exp', 'sig', 'scope'].includes(k))).toString();
@@ -69,11 +78,12 @@
     list.replaceChildren();
     for (const sp of (s.speaking && s.speaking.speakers) || []) {
       const li = document.createElement('li');
-      li.textContent = sp.name || sp.identity;
+      const name = speakerLabel(sp.name, sp.identity);
+      li.textContent = name;
       const now = at !== null && sp.intervals.some(([a, b]) => at >= a - 150 && at <= b + 150);
       if (now) {
         li.className = 'speaking';
-        li.setAttribute('aria-label', (sp.name || sp.identity) + ', speaking');
+        li.setAttribute('aria-label', name + ', speaking');
       }
       list.append(li);
     }

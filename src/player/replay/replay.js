@@ -4,6 +4,38 @@
   'use strict';
   const $ = (id) => document.getElementById(id);
   const audio = $('audio');
+  // Names, recognised words and room names may hold anything: every one of them goes into the page
+  // as text (textContent), never as HTML.
+  const span = (className, text) => {
+    const el = document.createElement('span');
+    if (className) el.className = className;
+    el.textContent = text;
+    return el;
+  };
+  // <speaker-label> A copy of speakerLabel in src/shared/speaker-label.ts (test/unit/speaker-label.test.ts keeps them equal).
+  function speakerLabel(name, fallback) {
+    const line = (s) => String(s == null ? '' : s).replace(/\p{Cs}/gu, '\uFFFD').replace(/[\p{Cc}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/gu, ' ').replace(/-->/g, ' ').replace(/\s+/g, ' ').trim();
+    const cut = (s) => Array.from(line(s)).slice(0, 64).join('').trim();
+    return cut(name) || cut(fallback) || 'Speaker';
+  }
+  // </speaker-label>
+  // <caption-text> A WebVTT cue's text ("<v Name>words", & < > escaped) as plain text "Name: words".
+  const VTT_ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0', lrm: '\u200e', rlm: '\u200f' };
+  const vttUnescape = (s) =>
+    s.replace(/&(?:#(\d+)|#[xX]([0-9a-fA-F]+)|([A-Za-z]+));/g, (ref, dec, hex, name) => {
+      if (dec || hex) {
+        const cp = parseInt(dec || hex, dec ? 10 : 16);
+        return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : ref;
+      }
+      return Object.prototype.hasOwnProperty.call(VTT_ENTITIES, name) ? VTT_ENTITIES[name] : ref;
+    });
+  function captionText(cueText) {
+    const voice = /^\s*<v(?:\.[^\s>]*)?(?:[ \t\f]+([^>]*))?>/.exec(cueText);
+    const rest = voice ? cueText.slice(voice[0].length) : cueText;
+    const words = vttUnescape(rest.replace(/<[^>]*>/g, '')).replace(/\s+/g, ' ').trim();
+    return voice && voice[1] && voice[1].trim() ? speakerLabel(vttUnescape(voice[1])) + ': ' + words : words;
+  }
+  // </caption-text>
   // A private room's page is opened with credentials (?token=… or a host's signed link): every
   // request the page makes carries them on.
   const params = new URLSearchParams(location.search);
@@ -16,7 +48,9 @@
     return (h ? h + ':' + String(m).padStart(2, '0') : m) + ':' + String(sec).padStart(2, '0');
   };
   const colourOf = Object.fromEntries(data.speakers.map((s) => [s.identity, s.colour]));
-  const byName = Object.fromEntries(data.speakers.map((s) => [s.name, s]));
+  // Transcript segments name their speaker by label (speakerLabel of the participant's name).
+  const byName = new Map();
+  for (const s of data.speakers) for (const key of [s.name, speakerLabel(s.name)]) if (!byName.has(key)) byName.set(key, s);
 
   document.title = 'Replay: ' + data.room;
   $('title').textContent = data.room;
@@ -35,10 +69,11 @@
   if (data.vtt) $('captions').src = withCreds(data.vtt);
   const track = audio.textTracks[0];
   if (track) {
+    // Hidden: the browser does not draw the cues; the page shows the current one as plain text.
     track.mode = 'hidden';
     track.addEventListener('cuechange', () => {
       const cue = track.activeCues && track.activeCues[0];
-      $('caption').textContent = cue ? cue.text.replace(/<v ([^>]*)>/, '$1: ').replace(/<[^>]+>/g, '') : '';
+      $('caption').textContent = cue ? captionText(cue.text) : '';
     });
   }
   const seek = (t) => {
@@ -75,10 +110,9 @@
   // Speakers and downloads.
   for (const s of data.speakers) {
     const li = document.createElement('li');
-    li.innerHTML = '<span class="swatch"></span><span></span><span class="time"></span>';
-    li.children[0].style.background = s.colour;
-    li.children[1].textContent = s.name;
-    li.children[2].textContent = fmt(s.talkMs / 1000) + ' talking';
+    const swatch = span('swatch', '');
+    swatch.style.background = s.colour;
+    li.append(swatch, span('', speakerLabel(s.name, s.identity)), span('time', fmt(s.talkMs / 1000) + ' talking'));
     $('speakers').append(li);
   }
   // Raw per-speaker files are for hosts: offered only on a page opened with a token.
@@ -98,11 +132,8 @@
     const li = document.createElement('li');
     li.tabIndex = 0;
     li.dataset.start = seg.startTime;
-    li.style.borderLeftColor = (byName[seg.speaker] && byName[seg.speaker].colour) || '#999';
-    li.innerHTML = '<span class="time"></span><span class="who"></span><span class="body"></span>';
-    li.children[0].textContent = fmt(seg.startTime);
-    li.children[1].textContent = seg.speaker;
-    li.children[2].textContent = seg.body;
+    li.style.borderLeftColor = (byName.get(seg.speaker) && byName.get(seg.speaker).colour) || '#999';
+    li.append(span('time', fmt(seg.startTime)), span('who', speakerLabel(seg.speaker)), span('body', seg.body));
     const go = () => seek(seg.startTime);
     li.addEventListener('click', go);
     li.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); go(); } });
@@ -139,10 +170,9 @@
       li.classList.toggle('match', i >= 0);
       if (i >= 0) {
         n++;
-        body.innerHTML = '';
         const mark = document.createElement('mark');
         mark.textContent = seg.body.slice(i, i + q.length);
-        body.append(seg.body.slice(0, i), mark, seg.body.slice(i + q.length));
+        body.replaceChildren(seg.body.slice(0, i), mark, seg.body.slice(i + q.length));
       }
     }
     $('search-status').textContent = q ? n + ' line' + (n === 1 ? '' : 's') + ' match' : '';

@@ -1,17 +1,16 @@
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Job } from 'bullmq';
-import { rel } from '../../contracts/layout';
 import type { FinalizeJob } from '../../contracts/jobs';
 import { LiveArchiveStatus } from '../../contracts/live-archive';
 import type { ChunkEntry, Manifest } from '../../contracts/manifest';
-import { readManifest } from '../../storage/manifest-io';
+import { rel } from '../../contracts/recording-files';
+import { RecordingDeletedError, type RecordingStore } from '../../storage/recording-store';
 import { TARGET_LUFS, TARGET_TP } from '../loudness';
-import type { StageDeps } from '../stage';
-import { buildTimeline, MIX_ARCHIVE, MIX_FORMATS, WAVEFORM_BIN_MS } from './outputs';
+import { asJobError, readLiveManifest, RecordingGoneError, recordFile, StageDeps, storeFor } from '../stage';
+import { buildTimeline, MIX_FORMATS, WAVEFORM_BIN_MS } from './outputs';
 import { ArchiveStream, feedChunks, MixStream, readChunk, samplesFor, SpeakerStream } from './streams';
 
 /** A chunk missing this far behind the mix's newest one will not come (that speaker was not there). */
@@ -35,10 +34,19 @@ export interface LiveArchiveOptions {
  * makes everything from the chunks otherwise. A restarted job starts over and catches up.
  */
 export async function archiveLive(deps: StageDeps & LiveArchiveOptions, data: FinalizeJob, job?: Job): Promise<LiveArchiveStatus> {
-  const prefix = data.manifestKey.replace(/manifest\.json$/, '');
-  const first = await readManifest(deps.s3, deps.bucket, data.manifestKey);
-  if (!first) throw new Error(`no manifest at ${data.manifestKey}`);
-  const previous = await readLiveArchive(deps, prefix);
+  const store = storeFor(deps, data);
+  try {
+    return await archive(deps, store, job);
+  } catch (err) {
+    throw asJobError(err, data.recordingId);
+  }
+}
+
+async function archive(deps: StageDeps & LiveArchiveOptions, store: RecordingStore, job?: Job): Promise<LiveArchiveStatus> {
+  // Null until the recorder has written it (this job starts with the room): failed, and tried again.
+  const first = await readLiveManifest(store);
+  if (!first) throw new Error(`recording ${store.recordingId} has no manifest yet`);
+  const previous = await readLiveArchive(store);
   // Finalize already went its own way (or this already finished): nothing to add.
   if (first.processing.finalize || previous?.state === 'complete') return previous ?? abandoned('finalize had started');
 
@@ -50,8 +58,7 @@ export async function archiveLive(deps: StageDeps & LiveArchiveOptions, data: Fi
   let saving: Promise<void> = Promise.resolve();
   const save = () => {
     if (status.state === 'running') status.doneMs = Math.round((Math.min(mix.samples, ...[...speakers.values()].map((x) => x.samples)) * 1000) / samplesFor(1000));
-    const body = () => JSON.stringify({ ...status, updatedAt: new Date().toISOString() });
-    saving = saving.catch(() => undefined).then(() => deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: prefix + rel.liveArchive, Body: body(), ContentType: 'application/json' }))).then(() => undefined);
+    saving = saving.catch(() => undefined).then(() => store.putJson(rel.liveArchive, { ...status, updatedAt: new Date().toISOString() }));
     return saving;
   };
   await save();
@@ -60,12 +67,13 @@ export async function archiveLive(deps: StageDeps & LiveArchiveOptions, data: Fi
   let scratch = 0;
   try {
     for (;;) {
-      const m = (await readManifest(deps.s3, deps.bucket, data.manifestKey))!;
+      const m = await readLiveManifest(store);
+      if (!m) throw new Error(`the manifest of ${store.recordingId} has gone`);
       const ended = m.status !== 'recording';
       const chunkMs = m.speakerFormat.chunkSeconds * 1000;
       const mixNewest = Math.max(-1, ...m.mix.chunks.map((c) => c.index));
       const feed = (stream: ArchiveStream, chunks: ChunkEntry[]) => feedChunks(stream, chunks, {
-        read: (c) => readChunk(deps.s3, deps.bucket, prefix + c.key, c, path.join(workdir, `c${scratch++ % 8}.flac`)),
+        read: (c) => readChunk(store, c, path.join(workdir, `c${scratch++ % 8}.flac`)),
         chunkMs,
         endedAtMs: ended ? m.durationMs : null,
         settledBelow: mixNewest - SETTLE_CHUNKS + 1,
@@ -87,7 +95,7 @@ export async function archiveLive(deps: StageDeps & LiveArchiveOptions, data: Fi
         await job?.updateProgress(Math.min(99, Math.round(status.doneMs / 60_000)));
       }
       if (ended) {
-        await complete(deps, prefix, m, mix, speakers, status);
+        await complete(store, m, mix, speakers, status);
         clearInterval(heartbeat);
         await save();
         return status;
@@ -95,8 +103,12 @@ export async function archiveLive(deps: StageDeps & LiveArchiveOptions, data: Fi
       await new Promise((r) => setTimeout(r, deps.pollMs ?? 1000));
     }
   } catch (err) {
-    Object.assign(status, abandoned(String((err as Error).message ?? err).slice(0, 500)));
-    await save().catch(() => undefined);
+    clearInterval(heartbeat);
+    // A deleted recording gets nothing more (the save would be refused anyway).
+    if (!(err instanceof RecordingDeletedError) && !(err instanceof RecordingGoneError)) {
+      Object.assign(status, abandoned(String((err as Error).message ?? err).slice(0, 500)));
+      await save().catch(() => undefined);
+    }
     throw err;
   } finally {
     clearInterval(heartbeat);
@@ -105,7 +117,7 @@ export async function archiveLive(deps: StageDeps & LiveArchiveOptions, data: Fi
 }
 
 /** Closes the encoders and, if the mix hit the loudness target, puts every file in its place. */
-async function complete(deps: StageDeps, prefix: string, m: Manifest, mix: MixStream, speakers: Map<string, SpeakerStream>, status: LiveArchiveStatus) {
+async function complete(store: RecordingStore, m: Manifest, mix: MixStream, speakers: Map<string, SpeakerStream>, status: LiveArchiveStatus) {
   const [loud, ...regions] = await Promise.all([mix.finish(), ...m.speakers.map((sp) => speakers.get(sp.key)!.finish())]);
   status.loudness = { gainDb: Math.round(mix.gainDb * 100) / 100, I: loud.I, TP: loud.TP, measuredMs: mix.measuredMs };
   const silent = loud.I < -70;
@@ -113,26 +125,30 @@ async function complete(deps: StageDeps, prefix: string, m: Manifest, mix: MixSt
     Object.assign(status, { state: 'abandoned', reason: `loudness ${loud.I} LUFS / ${loud.TP} dBTP is off target: finalize makes the files again` });
     return;
   }
-  const put = async (kind: string, relKey: string, body: Buffer | ReturnType<typeof createReadStream>, type: string, length?: number) => {
-    await deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: prefix + relKey, Body: body, ContentLength: length, ContentType: type, CacheControl: 'public, max-age=300' }));
-    status.files[kind] = relKey;
+  // Each file with the table's content type and cache policy; listed under its manifest.files id
+  // for finalize to take over.
+  const put = async (relKey: string, body: Buffer | ReturnType<typeof createReadStream>, contentLength?: number) => {
+    await store.put(relKey, body, { contentLength });
+    recordFile(status.files, relKey);
   };
-  const putFile = async (kind: string, relKey: string, file: string, type: string) => put(kind, relKey, createReadStream(file), type, (await stat(file)).size);
+  const putFile = async (relKey: string, file: string) => put(relKey, createReadStream(file), (await stat(file)).size);
   await Promise.all([
-    ...MIX_FORMATS.map((e) => putFile(`mix.${e}`, rel.mixArchive(e), mix.file(e), MIX_ARCHIVE[e].type)),
-    ...m.speakers.map((sp) => putFile(`speaker.${sp.key}`, rel.speakerFile(sp.key), speakers.get(sp.key)!.file, 'audio/ogg')),
+    ...MIX_FORMATS.map((e) => putFile(rel.mixArchive(e), mix.file(e))),
+    ...m.speakers.map((sp) => putFile(rel.speakerFile(sp.key), speakers.get(sp.key)!.file)),
   ]);
-  await put('speakerTimeline', rel.speakerTimeline, Buffer.from(JSON.stringify(buildTimeline(m.speakers, regions))), 'application/json');
-  await put('waveform', rel.waveform, Buffer.from(JSON.stringify({ binMs: WAVEFORM_BIN_MS, peaks: mix.peaks.finish() })), 'application/json');
+  await put(rel.speakerTimeline, Buffer.from(JSON.stringify(buildTimeline(m.speakers, regions))));
+  await put(rel.waveform, Buffer.from(JSON.stringify({ binMs: WAVEFORM_BIN_MS, peaks: mix.peaks.finish() })));
   Object.assign(status, { state: 'complete', durationMs: m.durationMs });
 }
 
 const abandoned = (reason: string): LiveArchiveStatus => ({ state: 'abandoned', reason, updatedAt: new Date().toISOString(), doneMs: 0, chunks: {}, chunkBytes: {}, files: {} });
 
-export async function readLiveArchive(deps: StageDeps, prefix: string): Promise<LiveArchiveStatus | null> {
+/** The live archive's progress (final/live-archive.json); null when there is none or it cannot be read. An S3 error is thrown. */
+export async function readLiveArchive(store: RecordingStore): Promise<LiveArchiveStatus | null> {
+  const text = await store.getText(rel.liveArchive);
+  if (text === null) return null;
   try {
-    const obj = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: prefix + rel.liveArchive }));
-    return LiveArchiveStatus.parse(JSON.parse(await obj.Body!.transformToString()));
+    return LiveArchiveStatus.parse(JSON.parse(text));
   } catch {
     return null;
   }

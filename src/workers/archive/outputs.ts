@@ -1,29 +1,32 @@
 import type { SpeakerEntry } from '../../contracts/manifest';
+import { mixFormats, type MixFormat } from '../../contracts/recording-files';
+import type { SpeakerTimeline } from '../../contracts/replay-data';
 import type { SpeechRegion } from '../analysis';
 
 // Same bytes for the same input: no random Ogg serials, no encoder version strings. Opus runs at
 // complexity 5: for speech at these bitrates it sounds the same and encodes 4× faster than 10.
 const EXACT = ['-fflags', '+bitexact', '-flags:a', '+bitexact', '-map_metadata', '-1'];
 
-/** The mix's archive formats: encoder arguments and content type. */
-export const MIX_ARCHIVE = {
-  opus: { codec: ['-c:a', 'libopus', '-b:a', '48k', '-compression_level', '5', ...EXACT], type: 'audio/ogg' },
-  m4a: { codec: ['-c:a', 'aac', '-b:a', '96k', '-movflags', '+faststart', ...EXACT], type: 'audio/mp4' },
-  mp3: { codec: ['-c:a', 'libmp3lame', '-b:a', '96k', '-id3v2_version', '0', ...EXACT], type: 'audio/mpeg' },
-} as const;
-export type MixFormat = keyof typeof MIX_ARCHIVE;
-export const MIX_FORMATS = Object.keys(MIX_ARCHIVE) as MixFormat[];
+/**
+ * The encoder of each of the mix's archive formats. The formats themselves (key, content type,
+ * who may read them) are rows of the table of recording files: a row without an encoder here
+ * does not compile.
+ */
+export const MIX_ARCHIVE: Record<MixFormat, { codec: readonly string[] }> = {
+  opus: { codec: ['-c:a', 'libopus', '-b:a', '48k', '-compression_level', '5', ...EXACT] },
+  m4a: { codec: ['-c:a', 'aac', '-b:a', '96k', '-movflags', '+faststart', ...EXACT] },
+  mp3: { codec: ['-c:a', 'libmp3lame', '-b:a', '96k', '-id3v2_version', '0', ...EXACT] },
+};
+export type { MixFormat };
+export const MIX_FORMATS: readonly MixFormat[] = mixFormats;
 
 /** Each speaker's file: the whole recording's length, so it lines up with the mix in any editor. */
 export const SPEAKER_CODEC = ['-c:a', 'libopus', '-b:a', '32k', '-compression_level', '5', ...EXACT];
 
 export const WAVEFORM_BIN_MS = 50;
 
-/** Who spoke when, from each speaker's own track: final/speakers.json. */
-export interface SpeakerTimeline {
-  speakers: Array<{ identity: string; name: string; key: string; talkMs: number; colour: string }>;
-  turns: Array<{ speaker: string; startMs: number; endMs: number }>;
-}
+/** Who spoke when, from each speaker's own track: final/speakers.json (contracts/replay-data.ts). */
+export type { SpeakerTimeline } from '../../contracts/replay-data';
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
 

@@ -1,21 +1,23 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { SAMPLE_RATE } from '../../contracts/audio';
 import type { ChunkEntry } from '../../contracts/manifest';
 import { decodePcm, pcmSink, PcmSink, runFfmpeg } from '../../shared/ffmpeg';
 import { concatPcm, wavFile } from '../../shared/wav';
-import { ARCHIVE_RATE, FrameActivity, PeakBins, regionsFrom, SpeechRegion } from '../analysis';
+import type { RecordingStore } from '../../storage/recording-store';
+import { FrameActivity, PeakBins, regionsFrom, SpeechRegion } from '../analysis';
 import { LoudnessMeasurement, measureLoudness, parseEbur128Summary, provisionalGainFilter, TARGET_LUFS } from '../loudness';
 import { MIX_ARCHIVE, MIX_FORMATS, SPEAKER_CODEC, WAVEFORM_BIN_MS } from './outputs';
 
-export const samplesFor = (ms: number) => Math.round((ms * ARCHIVE_RATE) / 1000);
+export const samplesFor = (ms: number) => Math.round((ms * SAMPLE_RATE) / 1000);
 
-/** One chunk decoded at the archive rate, padded or cut to the length the manifest gives it. */
-export async function readChunk(s3: S3Client, bucket: string, key: string, c: ChunkEntry, scratch: string): Promise<Int16Array> {
-  const obj = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  await writeFile(scratch, await obj.Body!.transformToByteArray());
+/** One chunk (c.key, relative to the recording) decoded at the timeline's rate, padded or cut to the length the manifest gives it. */
+export async function readChunk(store: RecordingStore, c: ChunkEntry, scratch: string): Promise<Int16Array> {
+  const bytes = await store.getBytes(c.key);
+  if (!bytes) throw new Error(`chunk ${c.key} of ${store.recordingId} is listed in the manifest but not in storage`);
+  await writeFile(scratch, bytes);
   const parts: Int16Array[] = [];
-  await decodePcm(scratch, ARCHIVE_RATE, (p) => parts.push(Int16Array.from(p)));
+  await decodePcm(scratch, SAMPLE_RATE, (p) => parts.push(Int16Array.from(p)));
   const pcm = concatPcm(parts);
   const want = samplesFor(c.durationMs);
   if (pcm.length === want) return pcm;
@@ -109,7 +111,7 @@ export class FileStream extends ArchiveStream {
 
 /** One speaker's track: Opus over the whole recording, and where they talk. */
 export class SpeakerStream extends ArchiveStream {
-  private readonly activity = new FrameActivity(ARCHIVE_RATE);
+  private readonly activity = new FrameActivity(SAMPLE_RATE);
   private readonly sink: PcmSink;
 
   constructor(readonly file: string) {
@@ -134,7 +136,7 @@ export class SpeakerStream extends ArchiveStream {
  * comes from that part. A room that ends first gets the exact two-pass gain from all of it.
  */
 export class MixStream extends ArchiveStream {
-  readonly peaks = new PeakBins(ARCHIVE_RATE, WAVEFORM_BIN_MS);
+  readonly peaks = new PeakBins(SAMPLE_RATE, WAVEFORM_BIN_MS);
   private held: Int16Array[] = [];
   private heldSamples = 0;
   private nextMeasure: number;
@@ -189,8 +191,8 @@ export class MixStream extends ArchiveStream {
   private async measureHeld() {
     const pcm = concatPcm(this.held);
     this.held = [pcm];
-    await writeFile(this.heldWav, wavFile(pcm, ARCHIVE_RATE));
-    this.measuredMs = Math.round((pcm.length * 1000) / ARCHIVE_RATE);
+    await writeFile(this.heldWav, wavFile(pcm, SAMPLE_RATE));
+    this.measuredMs = Math.round((pcm.length * 1000) / SAMPLE_RATE);
     return measureLoudness(this.heldWav);
   }
 

@@ -9,6 +9,13 @@ const VerboseJson = z.object({
   segments: z.array(z.object({ start: z.number(), end: z.number(), text: z.string() })).optional(),
 });
 
+/** Answers that mean the configuration is wrong (retrying cannot help); anything else (5xx, 429) may pass. */
+const CONFIG_STATUSES: Record<number, string> = {
+  401: 'check OPENAI_API_KEY',
+  403: 'check OPENAI_API_KEY and its permissions',
+  404: 'check OPENAI_BASE_URL and OPENAI_MODEL',
+};
+
 /** Any OpenAI-compatible POST /v1/audio/transcriptions (verbose_json with word timestamps). */
 export class OpenAiEngine implements TranscriptionEngine {
   readonly name = 'openai';
@@ -30,7 +37,11 @@ export class OpenAiEngine implements TranscriptionEngine {
       body: form,
       signal: AbortSignal.timeout(opts.timeoutMs),
     });
-    if (!res.ok) throw new Error(`transcription service answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+    if (!res.ok) {
+      const message = `transcription service answered ${res.status}: ${(await res.text()).slice(0, 300)}`;
+      const hint = CONFIG_STATUSES[res.status];
+      throw hint ? new EngineConfigError(`${message} (${hint})`) : new Error(message);
+    }
     const body = VerboseJson.parse(await res.json());
     if (body.words?.length) {
       return body.words.map((w) => ({ word: w.word.trim(), startMs: Math.round(w.start * 1000), endMs: Math.round(w.end * 1000) }));

@@ -1,5 +1,5 @@
 import { runProcess } from '../../shared/ffmpeg';
-import { TranscriptionEngine, Word } from './engine';
+import { EngineConfigError, TranscriptionEngine, Word } from './engine';
 
 /** Markers PocketSphinx puts in its word list that are not words. */
 const NOT_WORDS = /^(<s>|<\/s>|<sil>|\[[A-Z]+\]|\+\+.*\+\+)$/;
@@ -20,7 +20,10 @@ export class SphinxEngine implements TranscriptionEngine {
   readonly name = 'sphinx';
 
   async transcribe(wavFile: string, opts: { timeoutMs: number }): Promise<Word[]> {
-    const { stdout } = await runProcess('pocketsphinx_continuous', ['-infile', wavFile, '-time', 'yes', '-logfn', '/dev/null'], opts);
+    const { stdout } = await runProcess('pocketsphinx_continuous', ['-infile', wavFile, '-time', 'yes', '-logfn', '/dev/null'], opts).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new EngineConfigError('the sphinx engine needs pocketsphinx_continuous (Debian: pocketsphinx, pocketsphinx-en-us)');
+      throw err;
+    });
     return parseSphinxTimes(stdout);
   }
 }

@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { SPEECH_SAMPLE_RATE } from '../../contracts/audio';
 import { decodePcm } from '../../shared/ffmpeg';
 import { EngineConfigError, TranscriptionEngine, Word } from './engine';
 
@@ -55,6 +56,7 @@ export function tokensToWords(segments: WhisperSegment[]): Word[] {
 
 interface SmartWhisper {
   Whisper: new (model: string, opts?: { gpu?: boolean }) => {
+    load?(): Promise<unknown>;
     transcribe(pcm: Float32Array, opts: Record<string, unknown>): Promise<{ result: Promise<WhisperSegment[]> }>;
     free(): Promise<void>;
   };
@@ -63,12 +65,20 @@ interface SmartWhisper {
 /** whisper.cpp through smart-whisper (built for this CPU); token timestamps become word times. */
 export class WhisperEngine implements TranscriptionEngine {
   readonly name = 'whisper';
-  private whisper: InstanceType<SmartWhisper['Whisper']> | undefined;
+  private whisper: Promise<InstanceType<SmartWhisper['Whisper']>> | undefined;
 
   constructor(private readonly modelPath: string | undefined) {}
 
-  private async load() {
-    if (this.whisper) return this.whisper;
+  /** The model, loaded once however many windows ask for it at the same time (tried again after a failure). */
+  private load() {
+    this.whisper ??= this.open().catch((err) => {
+      this.whisper = undefined;
+      throw err;
+    });
+    return this.whisper;
+  }
+
+  private async open() {
     const model = await checkWhisperModel(this.modelPath);
     let mod: SmartWhisper;
     try {
@@ -76,14 +86,21 @@ export class WhisperEngine implements TranscriptionEngine {
     } catch (err) {
       throw new EngineConfigError(`the whisper engine needs the smart-whisper package (see README): ${(err as Error).message}`);
     }
-    this.whisper = new mod.Whisper(model, { gpu: false });
-    return this.whisper;
+    // smart-whisper loads the model on first use: load it here, so a file that whisper.cpp cannot
+    // read is a configuration error, not a failed transcription.
+    try {
+      const whisper = new mod.Whisper(model, { gpu: false });
+      await whisper.load?.();
+      return whisper;
+    } catch (err) {
+      throw new EngineConfigError(`WHISPER_MODEL ${model} does not load: ${(err as Error)?.message ?? err}`);
+    }
   }
 
   async transcribe(wavFile: string, opts: { timeoutMs: number }): Promise<Word[]> {
     const w = await this.load();
     const parts: Int16Array[] = [];
-    await decodePcm(wavFile, 16_000, (p) => parts.push(Int16Array.from(p)));
+    await decodePcm(wavFile, SPEECH_SAMPLE_RATE, (p) => parts.push(Int16Array.from(p)));
     const total = parts.reduce((n, p) => n + p.length, 0);
     const pcm = new Float32Array(total);
     let o = 0;
