@@ -47,8 +47,13 @@ export const LINK_ANY_RECORDING = '*';
 /** Attributes of a LiveKit token that bind it to one recording or one room session. */
 export const TOKEN_RECORDING_ATTRIBUTE = 'roomcast.recording';
 export const TOKEN_SESSION_ATTRIBUTE = 'roomcast.session';
-/** Clock skew allowed between whoever mints tokens and the recorder's clock. */
-const SKEW_MS = 60_000;
+/**
+ * Clock skew allowed between whoever mints tokens and the recorder's clock. Small on purpose: a
+ * later session of the same name starts only after the earlier one has ended (LiveKit has one room
+ * of a name at a time), so its tokens are minted after the earlier recording's end.
+ */
+export const TOKEN_CLOCK_SKEW_MS = 5_000;
+const SKEW_MS = TOKEN_CLOCK_SKEW_MS;
 
 /** What a request presents, verified once per request (rate limits and routes both ask). */
 export type Credential =

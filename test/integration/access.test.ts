@@ -1,6 +1,7 @@
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { dispose } from '@livekit/rtc-node';
 import { recordingPrefix, safeKey } from '../../src/contracts/layout';
+import { TOKEN_CLOCK_SKEW_MS } from '../../src/api/access';
 import { indexKeys } from '../../src/storage/recording-index';
 import { testAppEnv } from '../support/env';
 import { waitForManifest } from '../support/manifest';
@@ -48,8 +49,11 @@ beforeAll(async () => {
   for (const which of ['pub', 'priv'] as const) {
     await waitForManifest(s3, bucket, recordingPrefix(rooms[which], ids[which]), (x) => x.status === 'complete' && !!x.files.replay && !!x.files['speaker.ann'], 120_000);
   }
-  // The recordings have ended: credentials minted from now on are a later session's.
-  await sleep(1_500);
+  // The recordings have ended: credentials minted from now on (past the clock-skew allowance) are a later session's.
+  for (const which of ['pub', 'priv'] as const) {
+    const m = await waitForManifest(s3, bucket, recordingPrefix(rooms[which], ids[which]), () => true);
+    await sleep(Math.max(0, Date.parse(m.endedAt!) + TOKEN_CLOCK_SKEW_MS + 1_000 - Date.now()));
+  }
 }, 240_000);
 
 afterAll(async () => {
@@ -155,6 +159,8 @@ const ROUTES: Route[] = [
 function expected(route: Route, cred: Cred, which: Which): number {
   const ok = route.ok ?? 200;
   if (cred.kind === 'invalid') return 401;
+  // A signed link is signed for one room: on a route without one it cannot verify.
+  if (!route.path(which).startsWith('/v1/rooms/') && cred.query?.startsWith('exp=')) return 401;
   const priv = which === 'priv';
   switch (route.rule) {
     case 'open':
