@@ -16,6 +16,7 @@ const sample: Record<string, string> = {
   S3_ACCESS_KEY_ID: 'roomcast',
   S3_SECRET_ACCESS_KEY: 'x'.repeat(20),
   LINK_SIGNING_SECRET: 'l'.repeat(40),
+  METRICS_TOKEN: 'm'.repeat(32),
 };
 
 /** Compose's interpolation: ${V}, ${V:-default}, ${V:?error}, and $$ for a literal $. */
@@ -45,6 +46,13 @@ test('each roomcast service runs one real role with a valid configuration', () =
     expect(ROLES).toContain(role);
     expect(role).toBe(name);
     expect(() => loadConfig(svc.environment)).not.toThrow();
+  }
+  // /metrics is on a listener of its own that no service publishes, and needs a token.
+  for (const [, svc] of roomcastServices) {
+    const cfg = loadConfig(svc.environment);
+    expect(cfg.METRICS_PORT).toBeDefined();
+    expect(cfg.METRICS_TOKEN).toBeDefined();
+    expect((svc.ports ?? []).some((p: string) => p.includes(String(cfg.METRICS_PORT)))).toBe(false);
   }
   const ingest = compose.services.ingest;
   expect(ingest.volumes.some((v: string) => v.endsWith(`:${ingest.environment.SPOOL_DIR}`))).toBe(true);
