@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { recordingPrefix } from '../contracts/layout';
+import { callerCache } from '../contracts/recording-files';
 import type { Control } from '../shared/control';
 import { listIndex } from '../storage/recording-index';
 import type { Access } from './access';
@@ -26,7 +27,7 @@ export function listingRouter(deps: ApiDeps & { control: Control }): Router {
     // visibility is not known to be public.
     const active = (await deps.control.listActive()).filter((a) => a.visibility === 'public');
     active.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-    res.set('Cache-Control', c.kind === 'none' ? 'public, max-age=2' : 'private, no-store').json({
+    res.set('Cache-Control', callerCache(c.kind !== 'none', 'public, max-age=2')).json({
       rooms: active.map((a) => ({
         room: a.room,
         recordingId: a.recordingId,
@@ -73,13 +74,13 @@ export function listingRouter(deps: ApiDeps & { control: Control }): Router {
     // Public recordings only; credentials add nothing here, but ones that do not verify are refused as everywhere.
     const c = await deps.access.identify(req);
     if (c.kind === 'invalid') throw c.error;
-    res.set('Cache-Control', c.kind === 'none' ? 'public, max-age=5' : 'private, no-store').json(await page(undefined, null, req.query));
+    res.set('Cache-Control', callerCache(c.kind !== 'none', 'public, max-age=5')).json(await page(undefined, null, req.query));
   });
 
   router.get('/v1/rooms/:room/recordings', async (req, res) => {
     const room = parseParam(RoomName, req.params.room, 'room');
     const access = await deps.access.resolve(req, room);
-    res.set('Cache-Control', access.credentialed ? 'private, no-store' : 'public, max-age=5').json(await page(room, access, req.query));
+    res.set('Cache-Control', callerCache(access.credentialed, 'public, max-age=5')).json(await page(room, access, req.query));
   });
 
   return router;

@@ -2,6 +2,7 @@ import express, { Router } from 'express';
 import path from 'node:path';
 import { z } from 'zod';
 import { recordingPrefix } from '../contracts/layout';
+import { callerCache, PERSONAL_CACHE } from '../contracts/recording-files';
 import type { Control } from '../shared/control';
 import { listIndex } from '../storage/recording-index';
 import { LINK_ANY_RECORDING, requireHost, requireListener, scopeTo } from './access';
@@ -26,7 +27,7 @@ export function liveRouter(deps: ApiDeps & { control: Control }): Router {
     parseParam(RoomName, req.params.room, 'room');
     const c = await deps.access.identify(req);
     if (c.kind === 'invalid') throw c.error;
-    res.set('Cache-Control', c.kind === 'none' ? 'public, max-age=300' : 'private, no-store').sendFile(path.join(PLAYER, 'index.html'), { cacheControl: false });
+    res.set('Cache-Control', callerCache(c.kind !== 'none', 'public, max-age=300')).sendFile(path.join(PLAYER, 'index.html'), { cacheControl: false });
   });
   router.use('/player/live', express.static(PLAYER, { maxAge: '5m', index: false }));
   router.get('/player/hls.min.js', (_req, res) => res.set('Cache-Control', 'public, max-age=86400').sendFile(HLS_JS));
@@ -35,7 +36,7 @@ export function liveRouter(deps: ApiDeps & { control: Control }): Router {
     const room = parseParam(RoomName, req.params.room, 'room');
     const roomAccess = await deps.access.resolve(req, room);
     const roomUrl = `${base}/v1/rooms/${encodeURIComponent(room)}`;
-    res.set('Cache-Control', roomAccess.credentialed ? 'private, no-store' : 'no-cache').set('Access-Control-Allow-Origin', '*');
+    res.set('Cache-Control', callerCache(roomAccess.credentialed, 'no-cache')).set('Access-Control-Allow-Origin', '*');
     const active = await control.getActive(room);
     if (active) {
       // A mark that does not say it is public is private.
@@ -84,7 +85,7 @@ export function liveRouter(deps: ApiDeps & { control: Control }): Router {
     const body = LinkRequest.safeParse(req.body ?? {});
     if (!body.success) throw new HttpError(400, 'invalid_body', body.error.issues[0]?.message ?? 'invalid body');
     const link = deps.access.signLink(room, LINK_ANY_RECORDING, body.data.ttlSeconds);
-    res.status(201).set('Cache-Control', 'private, no-store').json({ livePlayerUrl: `${base}/v1/rooms/${encodeURIComponent(room)}/live?${link.query}`, query: link.query, expiresAt: link.expiresAt.toISOString() });
+    res.status(201).set('Cache-Control', PERSONAL_CACHE).json({ livePlayerUrl: `${base}/v1/rooms/${encodeURIComponent(room)}/live?${link.query}`, query: link.query, expiresAt: link.expiresAt.toISOString() });
   });
 
   return router;

@@ -2,7 +2,7 @@ import archiver from 'archiver';
 import express, { Router } from 'express';
 import { z } from 'zod';
 import { transition } from '../contracts/lifecycle';
-import { cacheControl, canRead, downloadKey, fileKindOf, type FileMatch } from '../contracts/recording-files';
+import { cacheControl, canRead, downloadKey, fileKindOf, PERSONAL_CACHE as PERSONAL, type FileMatch } from '../contracts/recording-files';
 import { removeFromIndex } from '../storage/recording-index';
 import { RecordingStore } from '../storage/recording-store';
 import { requireHost, requireListener, scopeTo } from './access';
@@ -15,8 +15,6 @@ import { ApiDeps, loadRecording, RecordingContext } from './recording-context';
 const LinkRequest = z.object({ ttlSeconds: z.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600) }).strict();
 const DownloadQuery = z.object({ via: z.enum(['api', 'presigned']).default('api') }).passthrough();
 
-/** Everything a response that carries the caller's credentials (or depends on them) may say to caches. */
-const PERSONAL = 'private, no-store';
 
 /** The table's audience for this caller, or the api's 401/403. */
 function authorize(r: RecordingContext, file: FileMatch): void {
@@ -54,7 +52,7 @@ export function recordingFilesRouter(deps: ApiDeps): Router {
     if (!m || m.room !== room) throw new HttpError(404, 'recording_not_found', 'no such recording');
     const host = requireHost(scopeTo(roomAccess, m));
     if (m.status === 'recording') throw new HttpError(409, 'recording_live', 'stop the recording before deleting it');
-    await store.bucket.put(store.key('manifest.json'), JSON.stringify(transition(m, 'deleting')), { contentType: 'application/json', cacheControl: 'private, no-store' });
+    await store.writeManifest(transition(m, 'deleting'));
     deps.cache.invalidate(store.prefix);
     const deleted = await store.deleteAll();
     await removeFromIndex(deps.bucket, room, recordingId, m.visibility, new Date(m.startedAt));

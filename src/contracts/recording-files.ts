@@ -174,6 +174,12 @@ export function downloadKey(name: string): { relKey: string; file: FileMatch } |
   return null;
 }
 
+/** For an answer that carries or depends on the caller's credentials: no cache but the caller's, and not kept. */
+export const PERSONAL_CACHE = 'private, no-store';
+
+/** An api answer (listings, status, pages): `shared` for anonymous callers, the caller's alone otherwise. */
+export const callerCache = (credentialed: boolean, shared: string) => (credentialed ? PERSONAL_CACHE : shared);
+
 /**
  * Cache-Control of an object for a room's visibility. `credentialed`: the response depends on or
  * carries the caller's credentials, so no shared cache may keep it (a CDN that keys on the path
@@ -182,7 +188,7 @@ export function downloadKey(name: string): { relKey: string; file: FileMatch } |
 export function cacheControl(kind: FileKind, visibility: Visibility, o: { live?: boolean; credentialed?: boolean } = {}): string {
   const maxAge = kind.maxAge(!!o.live);
   const shared = visibility === 'public' && kind.audience !== 'host' && kind.audience !== 'internal' && !o.credentialed;
-  if (o.credentialed && maxAge === 0) return 'private, no-store';
+  if (o.credentialed && maxAge === 0) return PERSONAL_CACHE;
   if (maxAge === 0) return shared ? 'no-cache' : 'private, no-cache';
   return `${shared ? 'public' : 'private'}, max-age=${maxAge}${maxAge === YEAR ? ', immutable' : ''}`;
 }

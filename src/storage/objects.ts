@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
+import { PERSONAL_CACHE } from '../contracts/recording-files';
 
 /**
  * The bucket's objects, by full key: the only module that speaks S3 (the recording store, the
@@ -112,7 +113,7 @@ export class Bucket {
       new GetObjectCommand({
         Bucket: this.name,
         Key: key,
-        ResponseCacheControl: 'private, no-store',
+        ResponseCacheControl: PERSONAL_CACHE,
         ResponseContentDisposition: downloadAs ? `attachment; filename="${downloadAs.replace(/[^A-Za-z0-9._-]/g, '_')}"` : undefined,
       }),
       { expiresIn: ttlSeconds },

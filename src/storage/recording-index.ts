@@ -1,5 +1,5 @@
 import { safeKey } from '../contracts/layout';
-import type { Visibility } from '../contracts/recording-files';
+import { PERSONAL_CACHE, type Visibility } from '../contracts/recording-files';
 import type { Bucket } from './objects';
 
 /**
@@ -31,7 +31,7 @@ export function indexKeys(room: string, recordingId: string, visibility: Visibil
 
 export async function addToIndex(bucket: Bucket, room: string, recordingId: string, visibility: Visibility, startedAt: Date): Promise<void> {
   for (const key of indexKeys(room, recordingId, visibility, startedAt)) {
-    await bucket.put(key, '', { contentType: 'application/octet-stream', cacheControl: 'private, no-store' });
+    await bucket.put(key, '', { contentType: 'application/octet-stream', cacheControl: PERSONAL_CACHE });
   }
 }
 

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import { recordingPrefix, safeKey } from '../contracts/layout';
 import { Manifest } from '../contracts/manifest';
-import { cacheControl, requireFileKind, rel, type Visibility } from '../contracts/recording-files';
+import { cacheControl, PERSONAL_CACHE, requireFileKind, rel, type Visibility } from '../contracts/recording-files';
 import { Bucket, ObjectStream, StorageError } from './objects';
 
 /** A stage tried to write into a recording that has been deleted: the job must stop, not retry. */
@@ -120,7 +120,7 @@ export class RecordingStore {
    * (the tombstone stays, so nothing comes back meanwhile).
    */
   async deleteAll(): Promise<number> {
-    await this.bucket.put(this.tombstoneKey, JSON.stringify({ deletedAt: new Date().toISOString() }), { contentType: 'application/json', cacheControl: 'private, no-store' });
+    await this.bucket.put(this.tombstoneKey, JSON.stringify({ deletedAt: new Date().toISOString() }), { contentType: 'application/json', cacheControl: PERSONAL_CACHE });
     const manifestKey = this.key(rel.manifest);
     let deleted = 0;
     // Full pages go as fast as S3 lists them; after the last page, what reappears is a stage

@@ -34,6 +34,8 @@ export class FakeS3 {
   readonly puts: string[] = [];
   /** Runs after each PUT (a test can delete the recording while a stage writes). */
   afterPut?: (key: string) => void;
+  /** Keys S3 refuses to delete (reported in DeleteObjects' Errors, as S3 does). */
+  readonly refuseDelete = new Set<string>();
 
   get client(): S3Client {
     return this as unknown as S3Client;
@@ -57,12 +59,18 @@ export class FakeS3 {
         return {};
       case 'ListObjectsV2Command': {
         const prefix = (cmd.input.Prefix as string) ?? '';
-        const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
-        return { Contents: keys.map((Key) => ({ Key })), IsTruncated: false };
+        const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix) && (!cmd.input.StartAfter || k > (cmd.input.StartAfter as string))).sort();
+        const page = keys.slice(0, (cmd.input.MaxKeys as number) ?? 1000);
+        return { Contents: page.map((Key) => ({ Key })), IsTruncated: page.length < keys.length };
       }
-      case 'DeleteObjectsCommand':
-        for (const o of (cmd.input.Delete as { Objects: Array<{ Key: string }> }).Objects) this.objects.delete(o.Key);
-        return { Errors: [] };
+      case 'DeleteObjectsCommand': {
+        const Errors = [];
+        for (const o of (cmd.input.Delete as { Objects: Array<{ Key: string }> }).Objects) {
+          if (this.refuseDelete.has(o.Key)) Errors.push({ Key: o.Key, Code: 'AccessDenied', Message: 'refused' });
+          else this.objects.delete(o.Key);
+        }
+        return { Errors };
+      }
       default:
         throw new Error(`FakeS3 does not answer ${cmd.constructor.name}`);
     }
