@@ -1,5 +1,6 @@
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { dispose } from '@livekit/rtc-node';
+import { chromium } from 'playwright-core';
 import { recordingPrefix, safeKey } from '../../src/contracts/layout';
 import { TOKEN_CLOCK_SKEW_MS } from '../../src/api/access';
 import { indexKeys } from '../../src/storage/recording-index';
@@ -270,6 +271,32 @@ test('a listing never trusts the index alone: a manifest of another room under t
   expect((await fetch(`${api}/v1/rooms/someone-else/recordings/${forgedId}`)).status).toBe(404);
   expect(safeKey(victim)).toBe(victim);
 });
+
+test("a private recording's replay page, opened in Chromium through a host's signed link, loads and plays", async () => {
+  const made = await fetch(`${api}${rec('priv')}/links`, { method: 'POST', headers: { Authorization: `Bearer ${early.priv.host}`, 'Content-Type': 'application/json' }, body: '{"ttlSeconds":600}' });
+  const { replayUrl } = (await made.json()) as { replayUrl: string };
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+  });
+  try {
+    const page = await browser.newPage();
+    const refused: string[] = [];
+    page.on('response', (r) => r.status() >= 400 && refused.push(`${r.status()} ${r.url().split('?')[0]}`));
+    await page.goto(replayUrl);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+    await page.waitForFunction(() => (document.getElementById('audio') as HTMLAudioElement).readyState >= 1, null, { timeout: 15_000 });
+    await page.click('#play');
+    await page.waitForFunction(() => (document.getElementById('audio') as HTMLAudioElement).currentTime > 0.5, null, { timeout: 15_000 });
+    expect(refused).toEqual([]);
+    // Without the link, the same page gets nothing of the recording.
+    const bare = await browser.newPage();
+    const status = (await bare.goto(replayUrl.split('?')[0]))!.status();
+    expect(status).toBe(401);
+  } finally {
+    await browser.close();
+  }
+}, 60_000);
 
 test('every object of a private recording is stored private (S3 and presigned URLs hand its Cache-Control on); raw audio always', async () => {
   const policies: Record<Which, Record<string, string>> = { pub: {}, priv: {} };

@@ -15,7 +15,7 @@
   // </speaker-label>
   const room = decodeURIComponent(location.pathname.split('/')[3] || '');
   const params = new URLSearchParams(location.search);
-  const creds = new URLSearchParams([...params].filter(([k]) => ['token', 'exp', 'sig', 'scope'].includes(k))).toString();
+  const creds = new URLSearchParams([...params].filter(([k]) => ['token', 'exp', 'nbf', 'sig', 'scope'].includes(k))).toString();
   const statusUrl = '/v1/rooms/' + encodeURIComponent(room) + '/live/status' + (creds ? '?' + creds : '');
   const state = { status: null, startedAtMs: 0, hls: null, playlist: null };
   document.title = 'Live: ' + room;

@@ -39,7 +39,7 @@
   // A private room's page is opened with credentials (?token=… or a host's signed link): every
   // request the page makes carries them on.
   const params = new URLSearchParams(location.search);
-  const creds = new URLSearchParams([...params].filter(([k]) => ['token', 'exp', 'sig', 'scope'].includes(k))).toString();
+  const creds = new URLSearchParams([...params].filter(([k]) => ['token', 'exp', 'nbf', 'sig', 'scope'].includes(k))).toString();
   const withCreds = (url) => (creds ? url + (url.includes('?') ? '&' : '?') + creds : url);
   const data = await (await fetch(withCreds('data.json'), { cache: 'no-cache' })).json();
   const fmt = (s) => {
