@@ -28,6 +28,8 @@ export const TRANSCRIPT_FORMATS = {
   txt: 'text/plain; charset=utf-8',
 } as const;
 export type TranscriptFormat = keyof typeof TRANSCRIPT_FORMATS;
+/** How people call each format (download labels). */
+export const FORMAT_NAMES: Record<MixFormat | TranscriptFormat, string> = { opus: 'Opus', m4a: 'M4A', mp3: 'MP3', json: 'JSON', vtt: 'WebVTT', srt: 'SRT', txt: 'text' };
 export const mixFormats = Object.keys(MIX_FORMATS) as MixFormat[];
 export const transcriptFormats = Object.keys(TRANSCRIPT_FORMATS) as TranscriptFormat[];
 

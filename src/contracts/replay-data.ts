@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { mixFormats, type MixFormat, rel, requireFileKind, transcriptFormats, type TranscriptFormat } from './recording-files';
+import { FORMAT_NAMES, mixFormats, rel, requireFileKind, transcriptFormats } from './recording-files';
 
 /**
  * replay/data.json: everything the replay page (src/player/replay) shows, written by publish.
@@ -56,8 +56,6 @@ export type ReplayData = z.infer<typeof ReplayData>;
 /** A recording's object as the replay page reaches it: the page is replay/index.html. */
 export const fromReplayPage = (relKey: string): string => `../${relKey}`;
 
-const MIX_NAMES: Record<MixFormat, string> = { opus: 'Opus', m4a: 'M4A', mp3: 'MP3' };
-const TRANSCRIPT_NAMES: Record<TranscriptFormat, string> = { json: 'JSON', vtt: 'WebVTT', srt: 'SRT', txt: 'text' };
 
 /** A download link for one of the recording's objects: type and audience from the table of recording files. */
 function download(relKey: string, label: string): ReplayDownload {
@@ -72,8 +70,8 @@ function download(relKey: string, label: string): ReplayDownload {
  */
 export function replayDownloads(o: { speakers: ReadonlyArray<{ key: string; name: string }>; transcript: boolean }): ReplayDownload[] {
   return [
-    ...mixFormats.map((e) => download(rel.mixArchive(e), `Mix (${MIX_NAMES[e]})`)),
-    ...o.speakers.map((s) => download(rel.speakerFile(s.key), `${s.name} (${MIX_NAMES.opus})`)),
-    ...(o.transcript ? transcriptFormats.map((e) => download(rel.transcript(e), `Transcript (${TRANSCRIPT_NAMES[e]})`)) : []),
+    ...mixFormats.map((e) => download(rel.mixArchive(e), `Mix (${FORMAT_NAMES[e]})`)),
+    ...o.speakers.map((s) => download(rel.speakerFile(s.key), `${s.name} (${FORMAT_NAMES.opus})`)),
+    ...(o.transcript ? transcriptFormats.map((e) => download(rel.transcript(e), `Transcript (${FORMAT_NAMES[e]})`)) : []),
   ];
 }
