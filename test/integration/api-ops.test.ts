@@ -5,7 +5,8 @@ import { RoomcastProcess } from '../support/roomcast-process';
 import { livekitToken } from '../support/tokens';
 
 /** Health, metrics, the OpenAPI document and the rate limits, on api processes of their own. */
-const env: Record<string, string> = { ...testAppEnv(), API_PORT: '18093', RATE_LIMIT_PER_MINUTE: '5', HLS_RATE_LIMIT_PER_MINUTE: '8', RATE_LIMIT_PER_TOKEN_PER_MINUTE: '9' };
+const shift = Number(process.env.ROOMCAST_TEST_PORT_SHIFT ?? 0);
+const env: Record<string, string> = { ...testAppEnv(), API_PORT: String(18093 + shift), RATE_LIMIT_PER_MINUTE: '5', HLS_RATE_LIMIT_PER_MINUTE: '8', RATE_LIMIT_PER_TOKEN_PER_MINUTE: '9' };
 const api = `http://127.0.0.1:${env.API_PORT}`;
 const proc = new RoomcastProcess('roomcast-api-ops', env, ['api']);
 
@@ -15,7 +16,7 @@ const fakeS3 = net.createServer((sock) => {
   s3Connections++;
   sock.destroy();
 });
-const brokenEnv: Record<string, string> = { ...testAppEnv(), API_PORT: '18094', METRICS_PORT: '18095' };
+const brokenEnv: Record<string, string> = { ...testAppEnv(), API_PORT: String(18094 + shift), METRICS_PORT: String(18095 + shift) };
 const broken = `http://127.0.0.1:${brokenEnv.API_PORT}`;
 let brokenProc: RoomcastProcess;
 

@@ -31,6 +31,9 @@ test('the live page plays, a bot\'s tone reaches it within seconds, it shows who
   const speakingSeen = new Set<string>();
   const currentTimes: number[] = [];
   const delays: number[] = [];
+  let listeningFrom = Infinity;
+  // Tone onsets the page heard, kept here: the page's own list is gone once it moves to the replay.
+  const heard = new Set<number>();
   try {
     const page = await browser.newPage();
     const logs: string[] = [];
@@ -55,14 +58,19 @@ test('the live page plays, a bot\'s tone reaches it within seconds, it shows who
       endMs: 25_500,
       during: async (stopped) => {
         await page.goto(`${api}/v1/rooms/${room}/live`);
-        await page.waitForFunction(() => (window as any).roomcastLive?.status?.live === true, null, { timeout: 15_000 });
+        await page.waitForFunction(() => (window as any).roomcastLive?.status?.live === true, null, { timeout: 15_000 }).catch((err) => {
+          throw new Error(`the live page did not say the room is live within 15 s: ${String(err).split('\n')[0]}`);
+        });
         await listenForTone(page, TONE_HZ);
+        listeningFrom = Date.now();
         while (!stopped()) {
           const s = await page.evaluate(() => ({
             t: (document.getElementById('audio') as HTMLAudioElement).currentTime,
             speaking: Array.from(document.querySelectorAll('#speakers li.speaking')).map((li) => li.textContent ?? ''),
             badge: !(document.getElementById('badge') as HTMLElement).hidden,
+            onsets: ((window as any).toneOnsets ?? []) as number[],
           }));
+          s.onsets.forEach((t) => heard.add(t));
           currentTimes.push(s.t);
           s.speaking.forEach((x) => speakingSeen.add(x));
           await sleep(200);
@@ -72,19 +80,40 @@ test('the live page plays, a bot\'s tone reaches it within seconds, it shows who
       },
     });
     checkAgainstSpec('get', '/v1/rooms/{room}/live/status', 200, statusBody);
-    // The listener is seconds behind the room: the last tone arrives after the room has ended.
-    await page.waitForFunction((n) => (window as any).toneOnsets?.length >= n, TONES_AT.length, { timeout: 15_000 }).catch(() => undefined);
-    const onsets: number[] = await page.evaluate(() => (window as any).toneOnsets ?? []);
-    delays.push(...matchOnsets(onsets, TONES_AT.map((atMs) => r.epochMs + atMs)));
-    console.log(`speaker → listener delay (s): ${delays.map((d) => d.toFixed(2)).join(', ')}; tones heard ${delays.length}/${TONES_AT.length}; speaking seen: ${[...speakingSeen].join(', ')}`);
-    expect(currentTimes[currentTimes.length - 1]).toBeGreaterThan(currentTimes.find((t) => t > 0) ?? Infinity);
-    // The player joins a few seconds in: every tone after that is heard.
-    expect(delays.length).toBeGreaterThanOrEqual(TONES_AT.length - 1);
-    for (const d of delays) {
-      // A tone cannot be heard before the segment holding it has closed and reached S3.
-      expect(d).toBeGreaterThan(2);
-      expect(d).toBeLessThan(10);
+    // The listener is seconds behind the room: the last tone arrives after the room has ended. Its
+    // onset must come; a wait that runs out is the test failing, not a shorter list of delays.
+    const lastSent = r.epochMs + TONES_AT[TONES_AT.length - 1];
+    const waitUntil = Date.now() + 15_000;
+    let left = false;
+    while (![...heard].some((o) => o > lastSent) && Date.now() < waitUntil && !left) {
+      const got = await page.evaluate(() => ((window as any).toneOnsets ?? null) as number[] | null).catch(() => null);
+      if (got) got.forEach((t) => heard.add(t));
+      else left = /\/replay\//.test(page.url()); // on the replay page: nothing more will be heard
+      await sleep(100);
     }
+    const onsets = [...heard].sort((a, b) => a - b);
+    const rel = (t: number) => ((t - r.epochMs) / 1000).toFixed(2);
+    if (!onsets.some((o) => o > lastSent)) {
+      throw new Error(`the live page did not hear the last tone (sent ${rel(lastSent)} s into the room) ${left ? 'before it moved to the replay page' : "within 15 s of the room's end"}; onsets heard at ${onsets.map(rel).join(', ') || 'none'} s (room time), listening from ${rel(listeningFrom)} s`);
+    }
+    delays.push(...matchOnsets(onsets, TONES_AT.map((atMs) => r.epochMs + atMs)));
+    const sorted = [...delays].sort((a, b) => a - b);
+    const p50 = sorted[Math.floor(sorted.length / 2)];
+    console.log(`speaker → listener delay (s): ${delays.map((d) => d.toFixed(2)).join(', ')} (p50 ${p50?.toFixed(2)}, max ${sorted.at(-1)?.toFixed(2)}); tones heard ${delays.length}/${TONES_AT.length}; listening from ${rel(listeningFrom)} s; speaking seen: ${[...speakingSeen].join(', ')}`);
+    expect(currentTimes[currentTimes.length - 1]).toBeGreaterThan(currentTimes.find((t) => t > 0) ?? Infinity);
+    // The player joins a few seconds in: every tone sent after the page began listening is heard,
+    // and at most the first one before that may be missed.
+    expect(delays.length).toBeGreaterThanOrEqual(Math.max(TONES_AT.length - 1, TONES_AT.filter((atMs) => r.epochMs + atMs > listeningFrom).length));
+    for (const d of delays) {
+      // A tone cannot be heard before the segment holding it (2 s) has closed and reached S3.
+      expect(d).toBeGreaterThan(2);
+      // README, Benchmarks: tones reach the live player p50 3.4 s / p95 4.2 s after they are sent
+      // (bench/listening.ts); this test measured 3.05–3.51 s (8 runs, 2026-11-30; one delay per
+      // run, hls.js holds its distance). 6 s is ~1.8 s over the p95, for a slow 2-core CI machine.
+      expect(d).toBeLessThanOrEqual(6);
+    }
+    // The typical delay, hls.js's 3 s behind the edge plus a segment's upload: p50 3.4 s in the bench.
+    expect(p50).toBeLessThanOrEqual(5);
     expect([...speakingSeen]).toEqual(expect.arrayContaining(['Bot ann', 'Bot ben']));
 
     // The room is over: the page plays to the end of the stream, then moves to the replay.

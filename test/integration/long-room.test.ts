@@ -207,15 +207,36 @@ function reportClicks(label: string, errs: ClickErrors): ClickErrors {
  * (twice in that hour, to 80 ms: the click at that moment was 47–55 ms late; the compensation only
  * sees the change after it, and the next clicks were back within ±7 ms), and steps of 5–15 ms a few
  * times an hour that the stats do not show. The bounds are that envelope with a margin — each click
- * ±60 ms, each minute's median and the linear drift over the room ±35 ms — so a real drift (a
- * sample-count or clock error: 0.1 % is 600 ms over 10 minutes) fails at once. Figures in the log
- * and from `bench/long-room.ts`.
+ * ±30 ms (CLICK_MS), each minute's median and the linear drift over the room ±35 ms — so a real drift (a
+ * sample-count or clock error: 0.1 % is 600 ms over 10 minutes) fails at once; the one documented
+ * exception (JUMP_MS) is allowed as seen, and no more often. Figures in the log and from
+ * `bench/long-room.ts`.
  */
-function checkClicks(errs: ClickErrors): void {
-  for (const e of errs) {
-    expect(e.err).not.toBeNull();
-    expect(Math.abs(e.err!)).toBeLessThanOrEqual(60);
-  }
+/**
+ * Each click: the 10-minute room's worst was 21 ms (max 2–14 ms otherwise; 14 ms for ann and 11 ms
+ * for ben, mix and files alike, in the run of 2026-11-30), the hour's p99 13 ms; ±30 ms is ~1.5× the
+ * worst, for a slow 2-core CI machine, and half the ±60 ms this test allowed before.
+ */
+const CLICK_MS = 30;
+/**
+ * The documented exception: a sudden jitter-buffer delay jump makes one click late by up to 55 ms
+ * (README, Benchmarks: 47–55 ms, twice in the hour, the next click back within ±7 ms). Such a click
+ * may be up to JUMP_MS late if it stands alone — its neighbours within ±CLICK_MS, the next one back
+ * within the ±20 ms target — and at most once per speaker per 30 minutes of room (once in the
+ * 10-minute room, twice in the hour, as measured).
+ */
+const JUMP_MS = 60;
+const JUMPS_ALLOWED = Math.ceil(MINUTES / 30);
+
+function checkClicks(label: string, errs: ClickErrors): void {
+  const missingClicks = errs.filter((e) => e.err === null).map((e) => e.atMs);
+  const within = (e: ClickErrors[number] | undefined, ms: number) => !!e && e.err !== null && Math.abs(e.err) <= ms;
+  const jumps = errs.filter((e, i) => e.err !== null && e.err > CLICK_MS && e.err <= JUMP_MS && within(errs[i + 1], 20) && (i === 0 || within(errs[i - 1], CLICK_MS)));
+  const misplaced = errs.filter((e) => e.err !== null && Math.abs(e.err) > CLICK_MS && !jumps.includes(e));
+  if (jumps.length) console.log(`${label}: late clicks allowed as a jitter-buffer jump (at most ${JUMPS_ALLOWED}): ${jumps.map((e) => `${e.atMs} ms: ${e.err!.toFixed(1)} ms`).join(', ')}`);
+  expect({ label, missingClicks }).toEqual({ label, missingClicks: [] });
+  expect({ label, beyondCLICK_MS: misplaced.map((e) => `${e.atMs} ms: ${e.err!.toFixed(1)} ms`) }).toEqual({ label, beyondCLICK_MS: [] });
+  expect(jumps.length).toBeLessThanOrEqual(JUMPS_ALLOWED);
   const medians = minuteMedians(errs, END_MS);
   for (const m of medians) expect(Math.abs(m - medians[0])).toBeLessThanOrEqual(35);
   expect(Math.abs((driftPerHour(errs) * END_MS) / 3_600_000)).toBeLessThanOrEqual(35);
@@ -244,22 +265,22 @@ test('S3 down 60 s: every segment arrives, in order; the live playlist never lis
   // Each speaker's own path (network, jitter buffer) sets their fixed delay: measured per speaker.
   // Every speaker reported before any assertion stops the test.
   const all = speakers.map((sp) => reportClicks(`mix-${sp.identity}`, clickErrors(mix, clicks.filter((c) => c.speaker === sp.identity))));
-  all.forEach(checkClicks);
+  all.forEach((errs, i) => checkClicks(`mix-${speakers[i].identity}`, errs));
 });
 
 test('each speaker file: every click at its place, no drift from the first minute to the last', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'roomcast-long-'));
-  const all: ClickErrors[] = [];
+  const all: Array<[string, ClickErrors]> = [];
   const lengths: number[] = [];
   for (const sp of manifest.speakers) {
     const file = path.join(dir, `${sp.key}.opus`);
     await download(s3, bucket, prefix + rel.speakerFile(sp.key), file);
     const audio = decode(file);
     lengths.push(audio.length / 48);
-    all.push(reportClicks(sp.identity, clickErrors(audio, clicks.filter((c) => c.speaker === sp.identity))));
+    all.push([sp.identity, reportClicks(sp.identity, clickErrors(audio, clicks.filter((c) => c.speaker === sp.identity)))]);
   }
   for (const ms of lengths) expect(Math.abs(ms - manifest.durationMs)).toBeLessThanOrEqual(100);
-  all.forEach(checkClicks);
+  all.forEach(([label, errs]) => checkClicks(label, errs));
   expect(manifest.speakers.map((s) => s.identity).sort()).toEqual(['ann', 'ben']);
   expect(await exists(s3, bucket, prefix + rel.replayPage)).toBe(true);
 });

@@ -36,10 +36,12 @@ afterAll(async () => {
 function deployment(tag: string) {
   const spool = mkdtempSync(path.join(os.tmpdir(), `roomcast-${tag}-`));
   const common = { ...env, QUEUE_PREFIX: `${env.QUEUE_PREFIX}-${tag}`, SPOOL_DIR: spool };
-  const api = new RoomcastProcess(`${tag}-api`, { ...common, API_PORT: '18096', PUBLIC_BASE_URL: 'http://127.0.0.1:18096' }, ['api', 'workers']);
+  const shift = Number(env.API_PORT) - 18080; // ROOMCAST_TEST_PORT_SHIFT: a second test stack runs beside this one
+  const base = `http://127.0.0.1:${18096 + shift}`;
+  const api = new RoomcastProcess(`${tag}-api`, { ...common, API_PORT: String(18096 + shift), PUBLIC_BASE_URL: base }, ['api', 'workers']);
   let n = 0;
-  const ingest = () => new RoomcastProcess(`${tag}-ingest-${++n}`, { ...common, API_PORT: '18097' }, ['ingest']);
-  return { spool, api, ingest, control: new Control(redis, common.QUEUE_PREFIX), base: 'http://127.0.0.1:18096' };
+  const ingest = () => new RoomcastProcess(`${tag}-ingest-${++n}`, { ...common, API_PORT: String(18097 + shift) }, ['ingest']);
+  return { spool, api, ingest, control: new Control(redis, common.QUEUE_PREFIX), base };
 }
 
 async function startRecording(d: ReturnType<typeof deployment>, room: string): Promise<{ recordingId: string; prefix: string }> {
@@ -172,16 +174,25 @@ async function replaceIngests(tag: string, signal: NodeJS.Signals, atMs: number[
   }
 }
 
-test('SIGKILL at five moments: another ingest resumes within 10 s, on the same timeline, losing only the gaps', async () => {
+test('SIGKILL at five moments: another ingest resumes within 8 s, on the same timeline, losing only the gaps', async () => {
   // Just after the recorder joined, mid-speech, while two speak at once, while the beeper is muted
   // by the host, and just before the room ends.
   const { m, takeovers } = await replaceIngests('kill', 'SIGKILL', [1_200, 12_000, 24_000, 36_000, 47_000], 54_000, { overlap: [21_000, 29_000], mute: [33_500, 44_000] });
-  for (const ms of takeovers) expect(ms).toBeLessThanOrEqual(10_000);
-  for (const g of m.gaps) expect(g.toMs - g.fromMs).toBeLessThanOrEqual(12_000);
+  // README, Crashes and restarts: in the room again ~4–8 s after a kill (the 3 s job lock lapses,
+  // the stalled-job check hands the job out, the new recorder joins). Measured here 3.4–6.5 s
+  // (20 kills, four runs, 2026-11-30: ~3.5 s, or ~6 s when the stalled check comes a round later).
+  for (const ms of takeovers) expect(ms).toBeLessThanOrEqual(8_000);
+  // The gap is that time plus the dead recorder's last unflushed audio: measured 3.8–6.9 s (same
+  // runs); README's first segment after the discontinuity is in S3 7.5–7.8 s after a kill (5 rooms).
+  // 9 s leaves ~2 s for a slow 2-core CI machine.
+  for (const g of m.gaps) expect(g.toMs - g.fromMs).toBeLessThanOrEqual(9_000);
 }, 200_000);
 
 test('a rolling restart (SIGTERM each ingest in turn) hands the room over, losing at most the hand-over gaps', async () => {
   const { m, takeovers } = await replaceIngests('roll', 'SIGTERM', [6_000, 13_000], 20_000);
-  for (const ms of takeovers) expect(ms).toBeLessThanOrEqual(5_000);
-  for (const g of m.gaps) expect(g.toMs - g.fromMs).toBeLessThanOrEqual(3_000);
+  // Flush, upload, back to the queue, the standby takes it: measured 0.67–0.96 s (8 hand-overs, 2026-11-30).
+  for (const ms of takeovers) expect(ms).toBeLessThanOrEqual(2_500);
+  // README, Crashes and restarts: a rolling restart costs each room about half a second (0.5–0.65 s;
+  // 0.47–0.73 s in the same runs); 1.5 s is over twice that, for a slow CI machine.
+  for (const g of m.gaps) expect(g.toMs - g.fromMs).toBeLessThanOrEqual(1_500);
 }, 120_000);

@@ -82,7 +82,7 @@ test('a room whose roomcast metadata is malformed is neither recorded automatica
 
 test('zip downloads that clients abandon release their S3 connections: the api keeps answering', async () => {
   // An api of its own: were sockets leaked, it would hang, not the suite's shared one.
-  const own: Record<string, string> = { ...testAppEnv(), API_PORT: '18096' };
+  const own: Record<string, string> = { ...testAppEnv(), API_PORT: String(18099 + Number(process.env.ROOMCAST_TEST_PORT_SHIFT ?? 0)) };
   const proc = new RoomcastProcess('roomcast-zip-abort', own, ['api']);
   await proc.start();
   try {
