@@ -65,6 +65,9 @@ export function listingRouter(deps: ApiDeps & { control: Control }): Router {
         speakers: m.speakers.map((sp) => sp.name),
         url,
         replay: m.files.replay ? `${url}/replay/index.html` : null,
+        stopReason: m.stopReason,
+        continues: m.continues,
+        continuedBy: m.continuedBy,
       };
     }));
     return { recordings: items.filter((x) => x !== null), nextCursor: next ? Buffer.from(next).toString('base64url') : null };

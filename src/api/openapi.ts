@@ -25,7 +25,7 @@ const schemas = {
   },
   Recording: {
     type: 'object',
-    required: ['room', 'recordingId', 'status', 'visibility', 'startedAt', 'endedAt', 'durationMs', 'stopReason', 'error', 'speakers', 'gaps', 'processing', 'urls'],
+    required: ['room', 'recordingId', 'status', 'visibility', 'startedAt', 'endedAt', 'durationMs', 'stopReason', 'error', 'continues', 'continuedBy', 'speakers', 'gaps', 'processing', 'urls'],
     additionalProperties: false,
     properties: {
       room: str,
@@ -37,6 +37,8 @@ const schemas = {
       durationMs: int,
       stopReason: { ...nullableStr, description: 'Why recording stopped (room finished, stopped by host, …)' },
       error: { ...nullableStr, description: 'Why the recording failed (status failed)' },
+      continues: { ...nullableStr, description: 'URL of the recording this one continues (LiveKit restarted under the room: a new session)' },
+      continuedBy: { ...nullableStr, description: 'URL of the recording that continues this one' },
       speakers: { type: 'array', items: { type: 'object', required: ['identity', 'name', 'key', 'joinedMs'], properties: { identity: str, name: str, key: str, joinedMs: int } } },
       gaps: { type: 'array', items: { type: 'object' } },
       processing: { type: 'object', additionalProperties: { type: 'object', required: ['status', 'at', 'attempt'], properties: { status: { enum: ['running', 'done', 'failed'] }, at: str, attempt: int, tookMs: { type: 'number' }, error: str } } },
@@ -62,9 +64,9 @@ const schemas = {
         type: 'array',
         items: {
           type: 'object',
-          required: ['room', 'recordingId', 'status', 'visibility', 'startedAt', 'durationMs', 'speakers', 'url', 'replay'],
+          required: ['room', 'recordingId', 'status', 'visibility', 'startedAt', 'durationMs', 'speakers', 'url', 'replay', 'stopReason', 'continues', 'continuedBy'],
           additionalProperties: false,
-          properties: { room: str, recordingId: str, status: { enum: RecordingStatus.options }, visibility: { enum: ['public', 'private'] }, startedAt: str, durationMs: int, speakers: { type: 'array', items: str }, url: str, replay: nullableStr },
+          properties: { room: str, recordingId: str, status: { enum: RecordingStatus.options }, visibility: { enum: ['public', 'private'] }, startedAt: str, durationMs: int, speakers: { type: 'array', items: str }, url: str, replay: nullableStr, stopReason: nullableStr, continues: { ...nullableStr, description: 'Recording id this one continues' }, continuedBy: { ...nullableStr, description: 'Recording id that continues this one' } },
         },
       },
       nextCursor: { ...nullableStr, description: 'Pass as ?cursor= for the next (older) page; null on the last page.' },

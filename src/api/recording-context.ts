@@ -28,6 +28,8 @@ export interface RecordingContext {
   access: Access;
   /** Absolute URL of one of the recording's api resources, with the caller's credentials if the room is private. */
   url: (path: string, withCredentials?: boolean) => string;
+  /** Absolute URL of another recording of the same room (the other part of a conversation). */
+  otherRecordingUrl: (recordingId: string) => string;
 }
 
 /** Manifests parsed once per cached copy: a live room's players ask many times a second. */
@@ -64,5 +66,6 @@ export async function loadRecording(deps: ApiDeps, req: Request): Promise<Record
   const base = `${deps.cfg.PUBLIC_BASE_URL.replace(/\/$/, '')}/v1/rooms/${encodeURIComponent(room)}/recordings/${recordingId}`;
   const url = (p: string, withCredentials = manifest.visibility === 'private') =>
     `${base}${p ? `/${p}` : ''}${withCredentials && access.query ? `?${access.query}` : ''}`;
-  return { room, recordingId, prefix, store, manifest, access, url };
+  const otherRecordingUrl = (id: string) => url('').replace(`/recordings/${recordingId}`, `/recordings/${id}`);
+  return { room, recordingId, prefix, store, manifest, access, url, otherRecordingUrl };
 }

@@ -18,6 +18,9 @@ export function recordingView(r: RecordingContext) {
     durationMs: m.durationMs,
     stopReason: m.stopReason,
     error: m.error,
+    // One conversation split by a LiveKit restart: the other part (same room, its own session).
+    continues: m.continues ? r.otherRecordingUrl(m.continues) : null,
+    continuedBy: m.continuedBy ? r.otherRecordingUrl(m.continuedBy) : null,
     speakers: m.speakers.map((sp) => ({ identity: sp.identity, name: sp.name, key: sp.key, joinedMs: sp.joinedMs })),
     gaps: m.gaps,
     processing: m.processing,

@@ -24,6 +24,14 @@ export const STOP_REASONS = {
   stoppedByHost: 'stopped by host',
   disconnected: 'disconnected from LiveKit',
   roomLeftOpen: 'room ended while no ingest recorded it',
+  /** The recorder came back into a room of the same name with another SID: a new session, recorded on its own. */
+  roomLost: 'room lost: LiveKit restarted',
+  /** LiveKit says the session is over (no room, or another SID), and no room_finished came. */
+  roomGone: 'room gone: LiveKit no longer has this session',
+  /** No contact with LiveKit for longer than a recording may outlive its room. */
+  livekitUnreachable: 'room lost: LiveKit unreachable',
+  /** Only the recorder was left in the room for the room's own empty/departure timeout. */
+  roomEmpty: 'room empty',
   aborted: 'aborted',
 } as const;
 export type StopReason = (typeof STOP_REASONS)[keyof typeof STOP_REASONS];
@@ -52,7 +60,10 @@ export function transition(m: Manifest, to: RecordingStatus, o: { stopReason?: S
 
 /** Maps a free-form stop (a control message, a disconnect reason) to its named reason. */
 export function stopReasonOf(raw: string): StopReason {
-  if (raw === STOP_REASONS.roomFinished) return STOP_REASONS.roomFinished;
+  const named = (Object.values(STOP_REASONS) as string[]).find((r) => r === raw);
+  if (named) return named as StopReason;
+  // LiveKit deleted the room (the app ended it): the room finished, whichever signal came first.
+  if (raw === 'disconnected: ROOM_DELETED') return STOP_REASONS.roomFinished;
   if (raw.startsWith('stopped by')) return STOP_REASONS.stoppedByHost;
   if (raw.startsWith('disconnected')) return STOP_REASONS.disconnected;
   return STOP_REASONS.aborted;

@@ -81,6 +81,13 @@ export const Manifest = z.object({
   error: z.string().nullable().default(null),
   /** Why recording stopped (contracts/lifecycle.ts STOP_REASONS). */
   stopReason: z.string().nullable().default(null),
+  /**
+   * One conversation in two recordings: LiveKit restarted under the room and the people came back
+   * in a new session (another SID). The earlier recording names the later one and the later the
+   * earlier (recording ids of the same room).
+   */
+  continues: z.string().nullable().default(null),
+  continuedBy: z.string().nullable().default(null),
 });
 
 export type Manifest = z.infer<typeof Manifest>;

@@ -26,15 +26,26 @@ export interface TrackAudio {
   stats: () => Promise<ReceiveStats | undefined>;
 }
 
+/** What the recorder's connection to the room goes through (session-guard.ts decides what it means). */
+export interface SessionHooks {
+  reconnecting: () => void;
+  reconnected: (sid: string) => void;
+  sessionChanged: (sid: string) => void;
+}
+
 /**
  * The recorder in the room: a hidden, subscribe-only participant that hands every audio track
  * (present now, published later, or re-published after a reconnect) to onTrack as 48 kHz mono.
+ * It belongs to one room session: once the room has another SID (rtc-node rejoined a room LiveKit
+ * made anew), it takes no more audio.
  */
 export class EgressParticipant {
   private readonly room = new Room();
   /** Open readers by track sid: ended on unsubscription (the FFI would feed them on) and on leave. */
   private readonly readers = new Map<string, TrackAudioReader>();
   private warnedFallback = false;
+  /** Set once the room is another session: no track of it is read. */
+  private otherSession = false;
   /** Resolves when the server ends our session (room deleted, kicked...). */
   readonly closed: Promise<string>;
   private closeWith!: (reason: string) => void;
@@ -45,6 +56,8 @@ export class EgressParticipant {
     private readonly identity: string,
     private readonly log: Logger,
     private readonly onTrack: (t: TrackAudio) => void,
+    private readonly roomSid: string,
+    private readonly hooks: SessionHooks,
   ) {
     this.closed = new Promise((resolve) => (this.closeWith = resolve));
   }
@@ -65,7 +78,7 @@ export class EgressParticipant {
       recorder: true,
     });
     this.room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack, pub: RemoteTrackPublication, p: RemoteParticipant) => {
-      if (track.kind !== TrackKind.KIND_AUDIO) return;
+      if (track.kind !== TrackKind.KIND_AUDIO || this.otherSession) return;
       const sid = pub.sid ?? track.sid ?? '';
       this.log.info({ identity: p.identity, track: sid }, 'subscribed to audio track');
       this.onTrack({
@@ -78,6 +91,16 @@ export class EgressParticipant {
     });
     this.room.on(RoomEvent.TrackUnsubscribed, (_track: RemoteTrack, pub: RemoteTrackPublication) => {
       this.readers.get(pub.sid ?? '')?.close();
+    });
+    this.room.on(RoomEvent.Reconnecting, () => this.hooks.reconnecting());
+    this.room.on(RoomEvent.Reconnected, () => {
+      void this.room.getSid().then((sid) => this.hooks.reconnected(sid), () => undefined);
+    });
+    this.room.on(RoomEvent.RoomSidChanged, (sid: string) => {
+      if (!sid || sid === this.roomSid) return;
+      this.otherSession = true;
+      for (const r of this.readers.values()) r.close();
+      this.hooks.sessionChanged(sid);
     });
     this.room.on(RoomEvent.Disconnected, (reason: DisconnectReason) => {
       this.closeWith(DisconnectReason[reason] ?? String(reason));
@@ -102,6 +125,11 @@ export class EgressParticipant {
     // rtc-node ends its own AudioStream on unsubscription and on disconnect.
     const stream = new AudioStream(track, format);
     for await (const frame of stream as unknown as AsyncIterable<AudioFrame>) onPcm(frame.data);
+  }
+
+  /** Participants in the room besides the recorder (hidden ones are not seen). */
+  get participants(): number {
+    return this.room.remoteParticipants.size;
   }
 
   async leave(): Promise<void> {

@@ -69,5 +69,7 @@ export function newManifest(
     processing: {},
     error: null,
     stopReason: null,
+    continues: null,
+    continuedBy: null,
   };
 }

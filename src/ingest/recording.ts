@@ -14,6 +14,8 @@ import type { ActiveRecording, Control } from '../shared/control';
 import type { Logger } from '../shared/log';
 import { metrics } from '../shared/metrics';
 import { EgressParticipant, TrackAudio } from './egress-participant';
+import { RoomSession } from './room-session';
+import { roomService } from '../shared/livekit';
 import { addChunk, FlacChunkWriter } from './flac-chunks';
 import { HlsOutput } from './hls-output';
 import { ManifestStore, newManifest } from './manifest-store';
@@ -68,6 +70,7 @@ export class Recording {
   private readonly speakers: SpeakerOutputs;
   private readonly mixChunks: FlacChunkWriter;
   private readonly egress: EgressParticipant;
+  private readonly session: RoomSession;
   private readonly readers = new Set<Promise<void>>();
   private abortReason: string | undefined;
   private handingOver = false;
@@ -154,9 +157,18 @@ export class Recording {
       },
       position,
     );
-    this.egress = new EgressParticipant(cfg, job.room, `roomcast-recorder-${job.recordingId}`, this.log, (t) =>
-      this.addTrack(t),
-    );
+    this.session = new RoomSession({
+      room: job.room,
+      roomSid: job.roomSid,
+      recordingId: job.recordingId,
+      startedAtMs: this.clock.startedAtMs,
+      rooms: roomService(cfg),
+      bucket: this.objects.bucket,
+      log: this.log,
+      toTimelineMs: (wallMs) => Math.max(0, wallMs - this.clock.startedAtMs),
+      update: (change) => this.store.update(change),
+    });
+    this.egress = new EgressParticipant(cfg, job.room, `roomcast-recorder-${job.recordingId}`, this.log, (t) => this.addTrack(t), job.roomSid, this.session.hooks);
   }
 
   /** Stops the recording from outside (SIGTERM drain, lost job lock). */
@@ -257,7 +269,9 @@ export class Recording {
     let lastOwnerCheck = Date.now();
     for (;;) {
       if (this.abortReason) return this.abortReason;
-      if (disconnected) return disconnected;
+      if (disconnected) return this.session.afterDisconnect(disconnected);
+      const over = this.session.poll(this.egress.participants);
+      if (over) return over;
       const reason = await this.control.stopReason(this.job.recordingId, this.job.roomSid).catch(() => null);
       if (reason) return reason;
       if (Date.now() - lastOwnerCheck > OWNER_CHECK_MS) {
@@ -292,6 +306,7 @@ export class Recording {
       m.endedAt = new Date(this.clock.startedAtMs + durationMs).toISOString();
       m.hls.ended = true;
     });
+    if (!handedOver) this.session.close(this.store.manifest, durationMs);
     this.store.saveNow();
     await this.uploader.drain();
     await rm(this.spoolDir, { recursive: true, force: true });

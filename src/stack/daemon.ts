@@ -83,11 +83,11 @@ export async function startDaemon(d: DaemonSpec): Promise<number> {
   return child.pid;
 }
 
-export async function stopDaemon(d: Pick<DaemonSpec, 'name' | 'runDir'>): Promise<boolean> {
+export async function stopDaemon(d: Pick<DaemonSpec, 'name' | 'runDir'>, signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
   const pid = daemonPid(d);
   rmSync(pidFile(d), { force: true });
   if (!pid) return false;
-  process.kill(pid, 'SIGTERM');
+  process.kill(pid, signal);
   const end = Date.now() + 10_000;
   while (alive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
   if (alive(pid)) process.kill(pid, 'SIGKILL');

@@ -59,8 +59,12 @@ export class RecordingStore {
     return m;
   }
 
-  /** Writes the manifest (validated); refused for a deleted recording. */
+  /**
+   * Writes the manifest (validated); refused for a deleted recording. The link to a later part
+   * (continuedBy) is written by another recorder while a stage may hold this manifest: kept.
+   */
   async writeManifest(m: Manifest): Promise<void> {
+    if (!m.continuedBy) m.continuedBy = (await this.readManifest().catch(() => null))?.continuedBy ?? null;
     m.updatedAt = new Date().toISOString();
     this.visibility = m.visibility;
     await this.put(rel.manifest, JSON.stringify(Manifest.parse(m), null, 2), { live: m.status === 'recording' });

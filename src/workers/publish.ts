@@ -51,6 +51,7 @@ export async function publish(deps: StageDeps, data: FinalizeJob, job?: Job): Pr
       transcript,
       transcriptError: transcript ? null : transcriptOk ? 'the transcript cannot be read' : m.processing.transcribe?.error ?? 'not transcribed',
       downloads: replayDownloads({ speakers: timeline.speakers, transcript: !!transcript }),
+
     });
     await ctx.put(rel.replayData, JSON.stringify(page));
     for (const file of ['replay.js', 'replay.css'] as const) await ctx.put(rel.replayAsset(file), await readFile(path.join(ASSETS, file)));

@@ -55,7 +55,7 @@ export async function generateRecording(o: { s3: S3Client; bucket: string; minut
 
   const now = new Date().toISOString();
   const manifest: Manifest = {
-    version: 1, room, roomSid: 'RM_gen', recordingId, status: 'recording', stopReason: null, visibility: 'public', startedAt: now, endedAt: null, updatedAt: now,
+    version: 1, room, roomSid: 'RM_gen', recordingId, status: 'recording', stopReason: null, continues: null, continuedBy: null, visibility: 'public', startedAt: now, endedAt: null, updatedAt: now,
     durationMs: 0, sampleRate: SAMPLE_RATE,
     hls: { eventPlaylist: rel.eventPlaylist, livePlaylist: rel.livePlaylist, segmentSeconds: 2, codec: 'mp4a.40.2', bitrateKbps: 64, segments: 0, bytes: 0, ended: false },
     speakerFormat: { codec: 'flac', chunkSeconds: chunkS },

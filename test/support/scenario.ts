@@ -48,7 +48,7 @@ export async function runScenario(o: {
   dtx?: boolean;
   /** What each speaker says, instead of tone bursts. */
   cues?: Record<string, Cue[]>;
-  during?: (stop: () => boolean) => Promise<void>;
+  during?: (stop: () => boolean, epochMs: number) => Promise<void>;
   /** Room metadata, e.g. {"roomcast":{"visibility":"private"}}. */
   metadata?: string;
   /** Starts the recording by hand once the room exists (with metadata that turns auto-recording off). */
@@ -97,7 +97,7 @@ export async function runScenario(o: {
   }
   steps.sort((a, b) => a.atMs - b.atMs);
   let done = false;
-  const watcher = o.during?.(() => done);
+  const watcher = o.during?.(() => done, epochMs);
   try {
     for (const step of steps) {
       await sleep(epochMs + step.atMs - Date.now());

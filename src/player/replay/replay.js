@@ -55,6 +55,18 @@
   document.title = 'Replay: ' + data.room;
   $('title').textContent = data.room;
   $('when').textContent = new Date(data.startedAt).toLocaleString() + ' · ' + fmt(data.durationMs / 1000);
+  // One conversation in two recordings (LiveKit lost the room's session): each part links the other.
+  // From the manifest, not data.json: the later part may begin after this page was published.
+  const manifest = await fetch(withCreds('../manifest.json'), { cache: 'no-cache' }).then((r) => (r.ok ? r.json() : {}), () => ({}));
+  for (const [id, text] of [[manifest.continues, '‹ Previous part'], [manifest.continuedBy, 'Next part ›']]) {
+    if (!id || !/^[0-9]{8}T[0-9]{6}Z-[A-Za-z0-9_]+$/.test(id)) continue;
+    const a = document.createElement('a');
+    a.href = withCreds('../../' + id + '/replay/index.html');
+    a.textContent = text;
+    a.className = 'part-link';
+    $('parts').append(a, ' ');
+    $('parts').hidden = false;
+  }
 
   // Player: hls.js where Media Source is available, native HLS (Safari) otherwise.
   const start = Number(new URLSearchParams(location.search).get('t'));

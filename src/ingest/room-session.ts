@@ -1,0 +1,118 @@
+import type { RoomServiceClient } from 'livekit-server-sdk';
+import { STOP_REASONS, type StopReason } from '../contracts/lifecycle';
+import type { Manifest } from '../contracts/manifest';
+import type { Logger } from '../shared/log';
+import type { Bucket } from '../storage/objects';
+import { listIndex } from '../storage/recording-index';
+import { RecordingStore } from '../storage/recording-store';
+import type { SessionHooks } from './egress-participant';
+import { SessionGuard } from './session-guard';
+
+/** Reasons a recording ends because LiveKit lost its session (not because people ended the room). */
+const LOST: ReadonlySet<string> = new Set([STOP_REASONS.roomLost, STOP_REASONS.roomGone, STOP_REASONS.livekitUnreachable]);
+/** A new session this soon after a lost one continues its conversation. */
+export const CONTINUES_WITHIN_MS = 120_000;
+/** How long a new session's recorder looks for the part it continues (the old recorder may notice late). */
+const LINK_LOOK_MS = 60_000;
+const LINK_EVERY_MS = 2_000;
+
+/**
+ * A recording's room session, as LiveKit sees it: the guard that ends the recording when the session
+ * is over without a room_finished (session-guard.ts), the gaps contact losses leave, and the link
+ * between the two recordings of one conversation split by LiveKit: the new session's recorder finds
+ * the room's previous recording, ended as lost at most CONTINUES_WITHIN_MS before it began, and names
+ * it (`continues`) in its own manifest and itself in that one (`continuedBy`, which manifest writers
+ * keep: RecordingStore.writeManifest).
+ */
+export class RoomSession {
+  readonly guard: SessionGuard;
+  private lookedAt = 0;
+  private readonly startedAt = Date.now();
+  private linked = false;
+
+  constructor(
+    private readonly o: {
+      room: string;
+      roomSid: string;
+      recordingId: string;
+      startedAtMs: number;
+      rooms: RoomServiceClient;
+      bucket: Bucket;
+      log: Logger;
+      /** Wall-clock ms → ms on the recording's timeline. */
+      toTimelineMs: (wallMs: number) => number;
+      /** A change to the live manifest. */
+      update: (change: (m: Manifest) => void) => void;
+    },
+  ) {
+    this.guard = new SessionGuard({
+      roomSid: o.roomSid,
+      log: o.log,
+      checkRoom: async () => {
+        const [info] = await o.rooms.listRooms([o.room]);
+        return info ? { sid: info.sid, emptyTimeoutS: info.emptyTimeout, departureTimeoutS: info.departureTimeout } : null;
+      },
+      onGap: (from, to) => o.update((m) => m.gaps.push({ fromMs: o.toTimelineMs(from), toMs: o.toTimelineMs(to), reason: 'lost contact with LiveKit; back in the same session' })),
+    });
+  }
+
+  get hooks(): SessionHooks {
+    return {
+      reconnecting: () => this.guard.reconnecting(),
+      reconnected: (sid) => this.guard.reconnected(sid),
+      sessionChanged: (sid) => this.guard.sessionChanged(sid),
+    };
+  }
+
+  /** Every poll of the recorder: the reason to stop, if the session is over; meanwhile, the link to an earlier part. */
+  poll(participants: number): StopReason | undefined {
+    const now = Date.now();
+    if (!this.linked && now - this.startedAt < LINK_LOOK_MS && now - this.lookedAt >= LINK_EVERY_MS) {
+      this.lookedAt = now;
+      void this.linkEarlierPart().catch((err) => this.o.log.debug({ err: String(err) }, 'looking for an earlier part failed'));
+    }
+    return this.guard.poll(participants);
+  }
+
+  private async linkEarlierPart(): Promise<void> {
+    const { entries } = await listIndex(this.o.bucket, { room: this.o.room, includePrivate: true, limit: 3 });
+    for (const e of entries) {
+      if (e.recordingId === this.o.recordingId || e.startedAt.getTime() >= this.o.startedAtMs) continue;
+      const store = new RecordingStore(this.o.bucket, this.o.room, e.recordingId);
+      const m = await store.readManifest();
+      if (!m || m.room !== this.o.room || m.continuedBy || !m.endedAt || !LOST.has(m.stopReason ?? '')) return;
+      if (this.o.startedAtMs - Date.parse(m.endedAt) > CONTINUES_WITHIN_MS) return;
+      this.linked = true;
+      this.o.update((own) => (own.continues = m.recordingId));
+      m.continuedBy = this.o.recordingId;
+      await store.writeManifest(m);
+      this.o.log.info({ continues: m.recordingId }, 'this recording continues one whose session LiveKit lost');
+      return;
+    }
+  }
+
+  /**
+   * The room connection ended (rtc-node gave up reconnecting, or the server closed it): what LiveKit
+   * says of the room names why — another session (a restart), or else the raw reason.
+   */
+  async afterDisconnect(raw: string): Promise<string> {
+    try {
+      const [info] = await Promise.race([this.o.rooms.listRooms([this.o.room]), new Promise<never>((_, no) => setTimeout(() => no(new Error('timeout')), 2_000))]);
+      if (info && info.sid !== this.o.roomSid) {
+        this.guard.sessionChanged(info.sid);
+        return STOP_REASONS.roomLost;
+      }
+    } catch {
+      // LiveKit unreachable: the disconnect reason is all there is.
+    }
+    return raw;
+  }
+
+  /** At the end: the silence after the session was lost is a gap of the recording, named. */
+  close(m: Manifest, endMs: number): void {
+    const lostAt = this.guard.lostSessionAt;
+    if (lostAt === undefined || !LOST.has(m.stopReason ?? '')) return;
+    const fromMs = Math.min(this.o.toTimelineMs(lostAt), endMs);
+    if (endMs > fromMs) m.gaps.push({ fromMs, toMs: endMs, reason: m.stopReason! });
+  }
+}
