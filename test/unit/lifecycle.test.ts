@@ -1,24 +1,8 @@
 import { canTransition, FAILURE_REASONS, LifecycleError, STOP_REASONS, stopReasonOf, transition, TRANSITIONS } from '../../src/contracts/lifecycle';
-import { Manifest, RecordingStatus } from '../../src/contracts/manifest';
+import { RecordingStatus } from '../../src/contracts/manifest';
+import { testManifest } from '../support/fake-s3';
 
-const manifest = (status: RecordingStatus): Manifest =>
-  Manifest.parse({
-    version: 1,
-    room: 'demo',
-    roomSid: 'RM_a',
-    recordingId: '20260101T000000Z-RM_a',
-    status,
-    startedAt: '2026-01-01T00:00:00.000Z',
-    endedAt: null,
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    durationMs: 0,
-    sampleRate: 48000,
-    hls: { eventPlaylist: 'hls/index.m3u8', livePlaylist: 'hls/live.m3u8', segmentSeconds: 2, codec: 'aac', bitrateKbps: 64, segments: 0, bytes: 0, ended: false },
-    speakerFormat: { codec: 'flac', chunkSeconds: 10 },
-    mix: { chunks: [] },
-    speakers: [],
-    gaps: [],
-  });
+const manifest = (status: RecordingStatus) => testManifest({ status });
 
 test('a manifest without visibility or stop reason is private and has none', () => {
   const m = manifest('recording');
@@ -71,6 +55,8 @@ test('the table covers every status, and a status may stay what it is', () => {
 test('free-form stops map to named reasons', () => {
   expect(stopReasonOf('room finished')).toBe(STOP_REASONS.roomFinished);
   expect(stopReasonOf('stopped by alice')).toBe(STOP_REASONS.stoppedByHost);
-  expect(stopReasonOf('disconnected: ROOM_DELETED')).toBe(STOP_REASONS.disconnected);
+  expect(stopReasonOf('disconnected: ROOM_DELETED')).toBe(STOP_REASONS.roomFinished);
+  expect(stopReasonOf('disconnected: DUPLICATE_IDENTITY')).toBe(STOP_REASONS.disconnected);
+  expect(stopReasonOf(STOP_REASONS.roomLost)).toBe(STOP_REASONS.roomLost);
   expect(stopReasonOf('something else')).toBe(STOP_REASONS.aborted);
 });
