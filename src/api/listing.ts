@@ -7,7 +7,7 @@ import { listIndex } from '../storage/recording-index';
 import type { Access } from './access';
 import { HttpError } from './errors';
 import { parseParam, RoomName } from './params';
-import { cachedManifest, type ApiDeps } from './recording-context';
+import { cachedManifest, parseJson, type ApiDeps } from './recording-context';
 
 const Page = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -49,7 +49,7 @@ export function listingRouter(deps: ApiDeps & { control: Control }): Router {
       const prefix = `rooms/${e.roomKey}/${e.recordingId}/`;
       // The manifest decides, not the index entry: its room (two names can share a key) and its visibility.
       const peek = await deps.cache.get(prefix + 'manifest.json', 2000);
-      const roomName = room ?? (peek ? (JSON.parse(peek.body.toString('utf8')) as { room?: unknown }).room : undefined);
+      const roomName = room ?? (peek ? (parseJson(peek.body) as { room?: unknown } | undefined)?.room : undefined);
       if (typeof roomName !== 'string') return null;
       const m = await cachedManifest(deps, roomName, prefix, 2000);
       if (!m || m.recordingId !== e.recordingId || recordingPrefix(m.room, m.recordingId) !== prefix) return null;

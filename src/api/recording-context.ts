@@ -32,6 +32,15 @@ export interface RecordingContext {
   otherRecordingUrl: (recordingId: string) => string;
 }
 
+/** JSON that may be anything (a manifest cut short, an object someone put by hand): undefined if it does not parse. */
+export function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Manifests parsed once per cached copy: a live room's players ask many times a second. */
 const parsed = new WeakMap<object, Manifest>();
 
@@ -44,7 +53,7 @@ export async function cachedManifest(deps: Pick<ApiDeps, 'cache'>, room: string,
   if (!obj) return null;
   let manifest = parsed.get(obj);
   if (!manifest) {
-    const r = Manifest.safeParse(JSON.parse(obj.body.toString('utf8')));
+    const r = Manifest.safeParse(parseJson(obj.body));
     if (!r.success) return null;
     parsed.set(obj, (manifest = r.data));
   }

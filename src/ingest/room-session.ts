@@ -14,7 +14,7 @@ const LOST: ReadonlySet<string> = new Set([STOP_REASONS.roomLost, STOP_REASONS.r
 export const CONTINUES_WITHIN_MS = 120_000;
 /** How long a new session's recorder looks for the part it continues (the old recorder may notice late). */
 const LINK_LOOK_MS = 60_000;
-const LINK_EVERY_MS = 2_000;
+const LINK_EVERY_MS = 3_000;
 
 /**
  * A recording's room session, as LiveKit sees it: the guard that ends the recording when the session
@@ -74,21 +74,27 @@ export class RoomSession {
     return this.guard.poll(participants);
   }
 
+  /**
+   * Looks at the room's previous recording: links it if it ended as lost just before; gives up
+   * (stops looking) once it is clear there is nothing to link, so an ordinary recording costs a LIST
+   * or two, not one every few seconds for a minute.
+   */
   private async linkEarlierPart(): Promise<void> {
     const { entries } = await listIndex(this.o.bucket, { room: this.o.room, includePrivate: true, limit: 3 });
-    for (const e of entries) {
-      if (e.recordingId === this.o.recordingId || e.startedAt.getTime() >= this.o.startedAtMs) continue;
-      const store = new RecordingStore(this.o.bucket, this.o.room, e.recordingId);
-      const m = await store.readManifest();
-      if (!m || m.room !== this.o.room || m.continuedBy || !m.endedAt || !LOST.has(m.stopReason ?? '')) return;
-      if (this.o.startedAtMs - Date.parse(m.endedAt) > CONTINUES_WITHIN_MS) return;
-      this.linked = true;
-      this.o.update((own) => (own.continues = m.recordingId));
-      m.continuedBy = this.o.recordingId;
-      await store.writeManifest(m);
-      this.o.log.info({ continues: m.recordingId }, 'this recording continues one whose session LiveKit lost');
-      return;
-    }
+    const earlier = entries.find((e) => e.recordingId !== this.o.recordingId && e.startedAt.getTime() < this.o.startedAtMs);
+    const nothing = () => void (this.linked = true);
+    if (!earlier) return nothing();
+    const store = new RecordingStore(this.o.bucket, this.o.room, earlier.recordingId);
+    const m = await store.readManifest();
+    if (!m || m.room !== this.o.room || m.continuedBy) return nothing();
+    // Still recording: its recorder may not have noticed yet that LiveKit lost its session.
+    if (m.status === 'recording') return;
+    if (!m.endedAt || !LOST.has(m.stopReason ?? '') || this.o.startedAtMs - Date.parse(m.endedAt) > CONTINUES_WITHIN_MS) return nothing();
+    this.linked = true;
+    this.o.update((own) => (own.continues = m.recordingId));
+    m.continuedBy = this.o.recordingId;
+    await store.writeManifest(m);
+    this.o.log.info({ continues: m.recordingId }, 'this recording continues one whose session LiveKit lost');
   }
 
   /**

@@ -270,6 +270,15 @@ test('a listing never trusts the index alone: a manifest of another room under t
   expect((await fetch(`${api}/v1/rooms/${victim}/recordings/${forgedId}`)).status).toBe(404);
   expect((await fetch(`${api}/v1/rooms/someone-else/recordings/${forgedId}`)).status).toBe(404);
   expect(safeKey(victim)).toBe(victim);
+  // A manifest cut short (or any object put there by hand) is skipped, not a 500 for the whole listing.
+  const brokenId = `20200101T000000Z-RM_broken${stamp % 100000}`;
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${recordingPrefix(victim, brokenId)}manifest.json`, Body: '{"room": "' }));
+  for (const Key of indexKeys(victim, brokenId, 'public', new Date())) await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: '' }));
+  for (const url of [`${api}/v1/recordings?limit=100`, `${api}/v1/rooms/${victim}/recordings`]) {
+    const r = await fetch(url);
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as any).recordings.map((x: any) => x.recordingId)).not.toContain(brokenId);
+  }
 });
 
 test("a private recording's replay page, opened in Chromium through a host's signed link, loads and plays", async () => {
