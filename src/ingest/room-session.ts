@@ -21,8 +21,8 @@ const LINK_EVERY_MS = 3_000;
  * is over without a room_finished (session-guard.ts), the gaps contact losses leave, and the link
  * between the two recordings of one conversation split by LiveKit: the new session's recorder finds
  * the room's previous recording, ended as lost at most CONTINUES_WITHIN_MS before it began, and names
- * it (`continues`) in its own manifest and itself in that one (`continuedBy`, which manifest writers
- * keep: RecordingStore.writeManifest).
+ * it (`continues`) in its own manifest and itself in that one (`continuedBy`, written and kept by
+ * compare-and-swap: RecordingStore.updateManifest / writeManifest).
  */
 export class RoomSession {
   readonly guard: SessionGuard;
@@ -92,8 +92,9 @@ export class RoomSession {
     if (!m.endedAt || !LOST.has(m.stopReason ?? '') || this.o.startedAtMs - Date.parse(m.endedAt) > CONTINUES_WITHIN_MS) return nothing();
     this.linked = true;
     this.o.update((own) => (own.continues = m.recordingId));
-    m.continuedBy = this.o.recordingId;
-    await store.writeManifest(m);
+    // A compare-and-swap on the manifest as it is now: a stage finishing that recording meanwhile
+    // is not undone (an unconditional write of `m` put its status back to finalizing).
+    await store.updateManifest((now) => (now.continuedBy || now.status === 'deleting' ? null : { ...now, continuedBy: this.o.recordingId }));
     this.o.log.info({ continues: m.recordingId }, 'this recording continues one whose session LiveKit lost');
   }
 

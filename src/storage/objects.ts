@@ -22,6 +22,10 @@ export const isMissing = (err: unknown): boolean =>
 
 export class StorageError extends Error {}
 
+/** A conditional write (If-Match / If-None-Match) lost to another writer: read again and retry. */
+export const isPreconditionFailed = (err: unknown): boolean =>
+  ['PreconditionFailed', 'ConditionalRequestConflict'].includes((err as { name?: string })?.name ?? '') || [409, 412].includes((err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode ?? 0);
+
 export interface ObjectBytes {
   body: Buffer;
   contentType?: string;
@@ -42,6 +46,8 @@ export interface PutOptions {
   contentType: string;
   cacheControl: string;
   contentLength?: number;
+  /** Write only over this version (ETag) of the object: compare-and-swap. */
+  ifMatch?: string;
 }
 
 export class Bucket {
@@ -86,7 +92,7 @@ export class Bucket {
   }
 
   async put(key: string, body: Buffer | string | Readable, o: PutOptions): Promise<void> {
-    await this.s3.send(new PutObjectCommand({ Bucket: this.name, Key: key, Body: body, ContentType: o.contentType, CacheControl: o.cacheControl, ContentLength: o.contentLength }));
+    await this.s3.send(new PutObjectCommand({ Bucket: this.name, Key: key, Body: body, ContentType: o.contentType, CacheControl: o.cacheControl, ContentLength: o.contentLength, IfMatch: o.ifMatch }));
   }
 
   /** Keys under a prefix, in order, a page at a time. */

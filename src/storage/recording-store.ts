@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { recordingPrefix, safeKey } from '../contracts/layout';
 import { Manifest } from '../contracts/manifest';
 import { cacheControl, PERSONAL_CACHE, requireFileKind, rel, type Visibility } from '../contracts/recording-files';
-import { Bucket, ObjectStream, StorageError } from './objects';
+import { Bucket, isPreconditionFailed, ObjectStream, StorageError } from './objects';
 
 /** A stage tried to write into a recording that has been deleted: the job must stop, not retry. */
 export class RecordingDeletedError extends Error {
@@ -16,6 +16,8 @@ export class RecordingDeletedError extends Error {
 
 /** How many list-and-delete rounds a delete makes before it reports objects that keep coming back. */
 const DELETE_ROUNDS = 20;
+/** How often a manifest write that keeps losing to other writers is tried before it is an error. */
+const MANIFEST_SWAP_TRIES = 8;
 
 /**
  * One recording's objects: every read and write of rooms/{room}/{recordingId}/ goes through here,
@@ -52,22 +54,53 @@ export class RecordingStore {
   }
 
   async readManifest(): Promise<Manifest | null> {
+    return (await this.readVersionedManifest())?.manifest ?? null;
+  }
+
+  /** The manifest and the version (ETag) it was read at. */
+  private async readVersionedManifest(): Promise<{ manifest: Manifest; etag?: string } | null> {
     const obj = await this.bucket.getBytes(this.key(rel.manifest));
     if (!obj) return null;
-    const m = Manifest.parse(JSON.parse(obj.body.toString('utf8')));
-    this.visibility = m.visibility;
-    return m;
+    const manifest = Manifest.parse(JSON.parse(obj.body.toString('utf8')));
+    this.visibility = manifest.visibility;
+    return { manifest, etag: obj.etag };
   }
 
   /**
-   * Writes the manifest (validated); refused for a deleted recording. The link to a later part
-   * (continuedBy) is written by another recorder while a stage may hold this manifest: kept.
+   * Writes the manifest (validated); refused for a deleted recording. The one field another
+   * process writes into a manifest a stage holds (continuedBy, by the recorder of the room's next
+   * session) is kept: the write is a compare-and-swap over the version it was merged from.
    */
   async writeManifest(m: Manifest): Promise<void> {
-    if (!m.continuedBy) m.continuedBy = (await this.readManifest().catch(() => null))?.continuedBy ?? null;
-    m.updatedAt = new Date().toISOString();
-    this.visibility = m.visibility;
-    await this.put(rel.manifest, JSON.stringify(Manifest.parse(m), null, 2), { live: m.status === 'recording' });
+    await this.swapManifest((current) => {
+      m.continuedBy ??= current?.continuedBy ?? null;
+      return m;
+    });
+  }
+
+  /**
+   * Changes the current manifest: `change` gets it as stored now and returns what to write (null:
+   * nothing to write); a write that loses to another writer is read and changed again.
+   */
+  async updateManifest(change: (current: Manifest) => Manifest | null | Promise<Manifest | null>): Promise<Manifest | null> {
+    return this.swapManifest((current) => (current ? change(current) : null));
+  }
+
+  private async swapManifest(change: (current: Manifest | null) => Manifest | null | Promise<Manifest | null>): Promise<Manifest | null> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.readVersionedManifest();
+      const next = await change(current?.manifest ?? null);
+      if (!next) return null;
+      next.updatedAt = new Date().toISOString();
+      this.visibility = next.visibility;
+      try {
+        await this.put(rel.manifest, JSON.stringify(Manifest.parse(next), null, 2), { live: next.status === 'recording', ifMatch: current?.etag });
+        return next;
+      } catch (err) {
+        if (!isPreconditionFailed(err) || attempt >= MANIFEST_SWAP_TRIES) throw err;
+        await new Promise((r) => setTimeout(r, 20 + Math.random() * 80 * attempt));
+      }
+    }
   }
 
   async getBytes(relKey: string): Promise<Buffer | null> {
@@ -91,13 +124,14 @@ export class RecordingStore {
   }
 
   /** Writes one of the recording's objects with its kind's content type and cache policy. */
-  async put(relKey: string, body: Buffer | string | Readable, o: { live?: boolean; contentLength?: number } = {}): Promise<void> {
+  async put(relKey: string, body: Buffer | string | Readable, o: { live?: boolean; contentLength?: number; ifMatch?: string } = {}): Promise<void> {
     const file = requireFileKind(relKey);
     if (this.guardWrites && (await this.isDeleted())) throw new RecordingDeletedError(this.recordingId);
     await this.bucket.put(this.key(relKey), body, {
       contentType: file.contentType,
       cacheControl: cacheControl(file.kind, this.visibility, { live: o.live }),
       contentLength: o.contentLength,
+      ifMatch: o.ifMatch,
     });
     if (this.guardWrites && (await this.isDeleted())) {
       await this.bucket.deleteKeys([this.key(relKey)]);

@@ -3,6 +3,10 @@ import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { dispose } from '@livekit/rtc-node';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { makeRecordingId, recordingPrefix, safeKey } from '../../src/contracts/layout';
+import { Manifest } from '../../src/contracts/manifest';
+import { Bucket } from '../../src/storage/objects';
+import { RecordingStore } from '../../src/storage/recording-store';
+import { testManifest } from '../support/fake-s3';
 import { testAppEnv } from '../support/env';
 import { waitForManifest } from '../support/manifest';
 import { RoomcastProcess } from '../support/roomcast-process';
@@ -120,3 +124,28 @@ test('zip downloads that clients abandon release their S3 connections: the api k
     await proc.stop();
   }
 }, 150_000);
+
+test("the real S3 server keeps two manifest writers from undoing each other (If-Match): the stage's write and the link both stay", async () => {
+  const room = `cas-${stamp}`;
+  const id = makeRecordingId(new Date(), 'RM_cas');
+  const store = new RecordingStore(new Bucket(s3, bucket), room, id);
+  const held = Manifest.parse({ ...testManifest({ status: 'finalizing' }), room, recordingId: id, roomSid: 'RM_cas' });
+  held.processing.publish = { status: 'running', at: held.endedAt!, attempt: 1 };
+  await store.writeManifest(structuredClone(held));
+  // The next session's recorder has read the manifest (publish running); publish completes the
+  // recording before the link is written: the link's write is refused by S3 and made again.
+  let reads = 0;
+  await store.updateManifest(async (now) => {
+    if (++reads === 1) {
+      expect(now.status).toBe('finalizing');
+      await new RecordingStore(new Bucket(s3, bucket), room, id).writeManifest({ ...structuredClone(held), status: 'complete', processing: { publish: { status: 'done', at: held.endedAt!, attempt: 1, tookMs: 5 } } });
+    }
+    return { ...now, continuedBy: `${id}-next` };
+  });
+  expect(reads).toBe(2);
+  expect(await store.readManifest()).toMatchObject({ status: 'complete', continuedBy: `${id}-next`, processing: { publish: { status: 'done' } } });
+  // And a stage that read before the link writes its manifest without dropping it.
+  await store.writeManifest({ ...structuredClone(held), status: 'complete' });
+  expect((await store.readManifest())?.continuedBy).toBe(`${id}-next`);
+  await store.deleteAll();
+});

@@ -9,8 +9,10 @@ export interface StoredObject {
   body: Buffer;
   contentType?: string;
   cacheControl?: string;
+  etag?: string;
 }
 
+const preconditionFailed = () => Object.assign(new Error('PreconditionFailed'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
 const missing = (name: string) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: 404 } });
 
 async function bytes(body: unknown): Promise<Buffer> {
@@ -25,7 +27,7 @@ async function bytes(body: unknown): Promise<Buffer> {
 }
 
 /**
- * An in-memory bucket that answers the S3 commands storage/objects.ts sends (Get, Head, Put,
+ * An in-memory bucket that answers the S3 commands storage/objects.ts sends (Get, Head, Put with If-Match,
  * List, DeleteObjects): unit tests of the workers' storage without a stack.
  */
 export class FakeS3 {
@@ -36,6 +38,7 @@ export class FakeS3 {
   afterPut?: (key: string) => void;
   /** Keys S3 refuses to delete (reported in DeleteObjects' Errors, as S3 does). */
   readonly refuseDelete = new Set<string>();
+  private version = 0;
 
   get client(): S3Client {
     return this as unknown as S3Client;
@@ -47,16 +50,20 @@ export class FakeS3 {
       case 'GetObjectCommand': {
         const o = this.objects.get(key);
         if (!o) throw missing('NoSuchKey');
-        return { Body: { transformToByteArray: async () => new Uint8Array(o.body) }, ContentType: o.contentType, CacheControl: o.cacheControl };
+        return { Body: { transformToByteArray: async () => new Uint8Array(o.body) }, ContentType: o.contentType, CacheControl: o.cacheControl, ETag: o.etag };
       }
       case 'HeadObjectCommand':
         if (!this.objects.has(key)) throw missing('NotFound');
         return {};
-      case 'PutObjectCommand':
-        this.objects.set(key, { body: await bytes(cmd.input.Body), contentType: cmd.input.ContentType as string, cacheControl: cmd.input.CacheControl as string });
+      case 'PutObjectCommand': {
+        const body = await bytes(cmd.input.Body);
+        // If-Match as S3 answers it: 412 unless the object is still at that version.
+        if (cmd.input.IfMatch !== undefined && this.objects.get(key)?.etag !== cmd.input.IfMatch) throw preconditionFailed();
+        this.objects.set(key, { body, contentType: cmd.input.ContentType as string, cacheControl: cmd.input.CacheControl as string, etag: `"${++this.version}"` });
         this.puts.push(key);
         this.afterPut?.(key);
         return {};
+      }
       case 'ListObjectsV2Command': {
         const prefix = (cmd.input.Prefix as string) ?? '';
         const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix) && (!cmd.input.StartAfter || k > (cmd.input.StartAfter as string))).sort();
@@ -81,7 +88,7 @@ export class FakeS3 {
   }
 
   put(key: string, body: string | Buffer, contentType = 'application/octet-stream'): void {
-    this.objects.set(key, { body: Buffer.from(body), contentType });
+    this.objects.set(key, { body: Buffer.from(body), contentType, etag: `"${++this.version}"` });
   }
 }
 

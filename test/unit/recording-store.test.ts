@@ -1,6 +1,7 @@
 import { Bucket, StorageError } from '../../src/storage/objects';
 import { RecordingDeletedError, RecordingStore } from '../../src/storage/recording-store';
-import { FakeS3 } from '../support/fake-s3';
+import type { Manifest } from '../../src/contracts/manifest';
+import { FakeS3, PREFIX, RECORDING_ID, ROOM, testManifest } from '../support/fake-s3';
 
 /**
  * The store's rules, against an in-memory bucket (the integration tests run the same code against
@@ -66,4 +67,48 @@ test('a key S3 refuses to delete is an error the caller sees; the manifest goes 
   flaky.deleteKeys = async () => undefined; // S3 says "done" but the object stays
   stubborn.put('rooms/standup/20260101T000000Z-RM_a/hls/seg_000000.ts', Buffer.alloc(0));
   await expect(new RecordingStore(flaky, 'standup', '20260101T000000Z-RM_a').deleteAll()).rejects.toThrow(/keep appearing/);
+});
+
+test("two writers of one manifest (a stage, and the next session's recorder linking it) never undo each other", async () => {
+  const mem = new FakeS3();
+  const store = new RecordingStore(new Bucket(mem.client, 'b'), ROOM, RECORDING_ID);
+  const key = PREFIX + 'manifest.json';
+  const stored = () => JSON.parse(mem.text(key)!) as Manifest;
+  const held = testManifest({ status: 'finalizing' });
+  held.processing.publish = { status: 'running', at: held.endedAt!, attempt: 1 };
+  mem.put(key, JSON.stringify(held));
+
+  // The linker read the manifest while publish ran; publish completes before the link is written.
+  let calls = 0;
+  const linked = await store.updateManifest((now) => {
+    if (++calls === 1) {
+      const done = structuredClone(held);
+      done.status = 'complete';
+      done.processing.publish = { status: 'done', at: held.endedAt!, attempt: 1, tookMs: 5 };
+      mem.put(key, JSON.stringify(done));
+    }
+    return { ...now, continuedBy: '20260101T000200Z-RM_next' };
+  });
+  expect(calls).toBe(2); // its first write lost to publish's: read again
+  expect(linked?.status).toBe('complete');
+  expect(stored()).toMatchObject({ status: 'complete', continuedBy: '20260101T000200Z-RM_next', processing: { publish: { status: 'done' } } });
+
+  // The other order: a stage holding the manifest from before the link writes it back, and the link stays.
+  const stage = testManifest({ status: 'finalizing' });
+  let raced = false;
+  const realSend = mem.send.bind(mem);
+  jest.spyOn(mem, 'send').mockImplementation(async (cmd) => {
+    // Between the stage's read and its write, the recorder links the recording.
+    if (cmd.constructor.name === 'PutObjectCommand' && cmd.input.Key === key && !raced) {
+      raced = true;
+      const now = stored();
+      mem.put(key, JSON.stringify({ ...now, continuedBy: '20260101T000300Z-RM_other' }));
+    }
+    return realSend(cmd);
+  });
+  mem.put(key, JSON.stringify({ ...stored(), continuedBy: null }));
+  stage.status = 'complete';
+  await store.writeManifest(stage);
+  expect(raced).toBe(true);
+  expect(stored()).toMatchObject({ status: 'complete', continuedBy: '20260101T000300Z-RM_other' });
 });
