@@ -59,11 +59,18 @@ export function transition(m: Manifest, to: RecordingStatus, o: { stopReason?: S
 }
 
 /** Maps a free-form stop (a control message, a disconnect reason) to its named reason. */
+/** Why a stretch of a recording's timeline is silence (manifest.gaps); a lost session's tail is named by its stop reason. */
+export const GAP_REASONS = {
+  ingestLost: 'ingest lost (crash, kill or lost lock); resumed by another',
+  lostContact: 'lost contact with LiveKit; back in the same session',
+} as const;
+
 export function stopReasonOf(raw: string): StopReason {
   const named = (Object.values(STOP_REASONS) as string[]).find((r) => r === raw);
   if (named) return named as StopReason;
-  // LiveKit deleted the room (the app ended it): the room finished, whichever signal came first.
-  if (raw === 'disconnected: ROOM_DELETED') return STOP_REASONS.roomFinished;
+  // LiveKit deleted the room (the app ended it) or closed it (its departure or empty timeout, the
+  // recorder being a dependent participant): the room finished, whichever signal came first.
+  if (raw === 'disconnected: ROOM_DELETED' || raw === 'disconnected: ROOM_CLOSED') return STOP_REASONS.roomFinished;
   if (raw.startsWith('stopped by')) return STOP_REASONS.stoppedByHost;
   if (raw.startsWith('disconnected')) return STOP_REASONS.disconnected;
   return STOP_REASONS.aborted;

@@ -6,7 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config';
 import { recordingPrefix, rel, safeKey } from '../contracts/layout';
 import type { Manifest } from '../contracts/manifest';
-import { transition, stopReasonOf } from '../contracts/lifecycle';
+import { GAP_REASONS, transition, stopReasonOf } from '../contracts/lifecycle';
 import { addToIndex } from '../storage/recording-index';
 import { RecordingStore } from '../storage/recording-store';
 import type { RecordJob } from '../contracts/jobs';
@@ -72,6 +72,7 @@ export class Recording {
   private readonly egress: EgressParticipant;
   private readonly session: RoomSession;
   private readonly readers = new Set<Promise<void>>();
+  private readonly placers = new Set<FramePlacer>();
   private abortReason: string | undefined;
   private handingOver = false;
   private readonly speaking = new SpeakingTracker();
@@ -167,6 +168,7 @@ export class Recording {
       log: this.log,
       toTimelineMs: (wallMs) => Math.max(0, wallMs - this.clock.startedAtMs),
       update: (change) => this.store.update(change),
+      onContactChange: () => this.placers.forEach((p) => p.expectDiscontinuity()),
     });
     this.egress = new EgressParticipant(cfg, job.room, `roomcast-recorder-${job.recordingId}`, this.log, (t) => this.addTrack(t), job.roomSid, this.session.hooks);
   }
@@ -211,7 +213,7 @@ export class Recording {
         // Silence from where the lost process's audio ends to now, at its place on the timeline.
         const fromMs = Math.round((this.resume.position / SAMPLE_RATE) * 1000);
         const toMs = Math.round((this.clock.now() / SAMPLE_RATE) * 1000);
-        this.store.update((m) => m.gaps.push({ fromMs, toMs, reason: 'ingest lost (crash, kill or lost lock); resumed by another' }));
+        this.store.update((m) => m.gaps.push({ fromMs, toMs, reason: GAP_REASONS.ingestLost }));
         metrics.resumes.inc();
         this.log.warn({ fromMs, toMs, gapMs: toMs - fromMs, prepareMs: this.resume.prepareMs, joinMs }, 'recording resumed');
       } else this.log.info({ host: hostname(), prefix: this.prefix }, 'recording started');
@@ -243,6 +245,7 @@ export class Recording {
       m.speakers.push({ identity: t.identity, name: t.name, key: lane.key, joinedMs, firstAudioMs: null, lastAudioMs: null, chunks: [] });
     });
     const placer = new FramePlacer(lane, this.clock, (shift) => metrics.delayShift.observe(toMs(shift)));
+    this.placers.add(placer);
     let statsErrors = 0;
     const stopWatching = watchJitter(
       t.stats,
@@ -255,6 +258,7 @@ export class Recording {
       .catch((err) => this.log.warn({ err, identity: t.identity }, 'audio track reader failed'))
       .finally(() => {
         stopWatching();
+        this.placers.delete(placer);
         metrics.lateSamples.inc(placer.lateSamples);
         this.log.info({ identity: t.identity, track: t.trackSid, corrections: placer.corrections.map(toMs), delayShifts: placer.shiftCount, lastDelayShiftsMs: placer.recentShifts.map(toMs), lateSamples: placer.lateSamples }, 'audio track ended');
         this.readers.delete(reader);

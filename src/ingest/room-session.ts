@@ -1,5 +1,5 @@
 import type { RoomServiceClient } from 'livekit-server-sdk';
-import { STOP_REASONS, type StopReason } from '../contracts/lifecycle';
+import { GAP_REASONS, STOP_REASONS, type StopReason } from '../contracts/lifecycle';
 import type { Manifest } from '../contracts/manifest';
 import type { Logger } from '../shared/log';
 import type { Bucket } from '../storage/objects';
@@ -43,6 +43,8 @@ export class RoomSession {
       toTimelineMs: (wallMs: number) => number;
       /** A change to the live manifest. */
       update: (change: (m: Manifest) => void) => void;
+      /** The connection dropped or came back: the tracks' audio may have lost time. */
+      onContactChange?: () => void;
     },
   ) {
     this.guard = new SessionGuard({
@@ -52,14 +54,20 @@ export class RoomSession {
         const [info] = await o.rooms.listRooms([o.room]);
         return info ? { sid: info.sid, emptyTimeoutS: info.emptyTimeout, departureTimeoutS: info.departureTimeout } : null;
       },
-      onGap: (from, to) => o.update((m) => m.gaps.push({ fromMs: o.toTimelineMs(from), toMs: o.toTimelineMs(to), reason: 'lost contact with LiveKit; back in the same session' })),
+      onGap: (from, to) => o.update((m) => m.gaps.push({ fromMs: o.toTimelineMs(from), toMs: o.toTimelineMs(to), reason: GAP_REASONS.lostContact })),
     });
   }
 
   get hooks(): SessionHooks {
     return {
-      reconnecting: () => this.guard.reconnecting(),
-      reconnected: (sid) => this.guard.reconnected(sid),
+      reconnecting: () => {
+        this.guard.reconnecting();
+        this.o.onContactChange?.();
+      },
+      reconnected: (sid) => {
+        this.guard.reconnected(sid);
+        this.o.onContactChange?.();
+      },
       sessionChanged: (sid) => this.guard.sessionChanged(sid),
     };
   }

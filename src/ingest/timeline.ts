@@ -85,7 +85,9 @@ export class SpeakerLane {
  *   subscription was set up arrive in a burst, and the first one is no reference);
  * - a frame that arrives more than 10 ms earlier than its place means the anchor was late: move it;
  * - if every frame of a 2 s window arrived over 10 ms late, the stream really lost time (gap, drift):
- *   move the anchor forward, which leaves silence in place.
+ *   move the anchor forward, which leaves silence in place. After the connection to LiveKit dropped
+ *   and came back (expectDiscontinuity), a lost stretch is likely, so for a while the window is
+ *   300 ms: the audio after it is back at its place within a third of a second, not two.
  * Apart from the anchor, a delay shift (from the receiver's jitter-buffer stats, see
  * jitter-compensation.ts) moves the audio by what the jitter buffer added or took away; it is
  * applied at a quiet frame, where moving audio cannot be heard, or after 2 s in any case.
@@ -103,6 +105,8 @@ export class FramePlacer {
   private shift = 0;
   private targetShift = 0;
   private shiftWanted = -1;
+  /** Until this sample count, windows are QUICK_WINDOW long. */
+  private quickUntil = 0;
   /** How many delay shifts were applied, and the last few (samples), for the track's log. */
   shiftCount = 0;
   recentShifts: number[] = [];
@@ -110,6 +114,9 @@ export class FramePlacer {
   /** 150 ms and at least three frames, whatever their size (a subscription burst can hold two 100 ms frames). */
   static readonly WARMUP = (15 * SAMPLE_RATE) / 100;
   static readonly WINDOW = 2 * SAMPLE_RATE;
+  static readonly QUICK_WINDOW = (3 * SAMPLE_RATE) / 10;
+  /** How long after a reconnect the quick windows last (audio samples). */
+  static readonly QUICK_FOR = 5 * SAMPLE_RATE;
   static readonly TOLERANCE = SAMPLE_RATE / 100;
   /** Delay shifts under 2 ms are left alone. */
   static readonly SHIFT_DEADBAND = (2 * SAMPLE_RATE) / 1000;
@@ -138,7 +145,7 @@ export class FramePlacer {
         this.place(f, this.anchor + at);
         at += f.length;
       }
-      this.windowEnd = this.count + FramePlacer.WINDOW;
+      this.windowEnd = this.count + this.window;
       return;
     }
     if (estimate < this.windowMin) this.windowMin = estimate;
@@ -150,11 +157,27 @@ export class FramePlacer {
         this.corrections.push(this.windowMin - this.anchor);
         this.anchor = this.windowMin;
       }
-      this.windowEnd = this.count + FramePlacer.WINDOW;
+      this.windowEnd = this.count + this.window;
       this.windowMin = Infinity;
     }
     this.applyShift(data);
     this.place(data, this.anchor + this.shift + this.count - data.length);
+  }
+
+  /**
+   * The connection to the room dropped or came back: the stream may have lost time. A stall of the
+   * event loop delivers frames in a burst that catches up within the window, so a 300 ms window
+   * still tells it from lost time.
+   */
+  expectDiscontinuity(): void {
+    this.quickUntil = this.count + FramePlacer.QUICK_FOR;
+    if (this.warmup) return;
+    this.windowEnd = Math.min(this.windowEnd, this.count + FramePlacer.QUICK_WINDOW);
+    this.windowMin = Infinity;
+  }
+
+  private get window(): number {
+    return this.count < this.quickUntil ? FramePlacer.QUICK_WINDOW : FramePlacer.WINDOW;
   }
 
   /** The shift the jitter buffer's delay now calls for (samples; negative = earlier), from the stats. */

@@ -7,29 +7,38 @@ import { makeS3Client } from '../storage/s3';
 import { DaemonSpec, portOpen, startDaemon, stopDaemon, waitFor } from './daemon';
 import { ROOT, StackSettings, TOOLS_BIN, stackAppEnv, stackSecrets } from './settings';
 
-/** The local stack: livekit-server and an S3 server (versitygw) as real processes on loopback, plus Redis. */
-export function stackDaemons(s: StackSettings): DaemonSpec[] {
+/**
+ * infra/livekit.yaml with this stack's ports, keys and webhook. `extra` is YAML appended to it: a
+ * multi-node deployment adds its shared Redis (`redis:`) and `node_selector:` (docs/ARCHITECTURE.md).
+ */
+export function renderLivekitConfig(s: StackSettings, o: { port: number; rtcTcpPort: number; rtcUdpPort: number; webhookUrl: string; extra?: string }): string {
   const sec = stackSecrets(s);
-  const runDir = path.join(s.dataDir, 'run');
-  const s3Root = path.join(s.dataDir, 's3-objects');
   const vars: Record<string, string | number> = {
-    LIVEKIT_PORT: s.livekitPort,
-    LIVEKIT_RTC_TCP_PORT: s.rtcTcpPort,
-    LIVEKIT_RTC_UDP_PORT: s.rtcUdpPort,
+    LIVEKIT_PORT: o.port,
+    LIVEKIT_RTC_TCP_PORT: o.rtcTcpPort,
+    LIVEKIT_RTC_UDP_PORT: o.rtcUdpPort,
     LIVEKIT_API_KEY: sec.LIVEKIT_API_KEY,
     LIVEKIT_API_SECRET: sec.LIVEKIT_API_SECRET,
-    WEBHOOK_URL: `http://127.0.0.1:${s.apiPort}/v1/webhooks/livekit`,
+    WEBHOOK_URL: o.webhookUrl,
   };
   const template = readFileSync(path.join(ROOT, 'infra', 'livekit.yaml'), 'utf8');
   const rendered = template.replace(/\$\{([A-Z_]+)\}/g, (_, k: string) => {
     if (!(k in vars)) throw new Error(`infra/livekit.yaml: unknown placeholder ${k}`);
     return String(vars[k]);
   });
+  return o.extra ? `${rendered}\n${o.extra}` : rendered;
+}
+
+/** The local stack: livekit-server and an S3 server (versitygw) as real processes on loopback, plus Redis. */
+export function stackDaemons(s: StackSettings): DaemonSpec[] {
+  const sec = stackSecrets(s);
+  const runDir = path.join(s.dataDir, 'run');
+  const s3Root = path.join(s.dataDir, 's3-objects');
   mkdirSync(runDir, { recursive: true });
   mkdirSync(s3Root, { recursive: true });
   mkdirSync(path.join(s.dataDir, 's3-sidecar'), { recursive: true });
   const lkConfig = path.join(runDir, 'livekit.yaml');
-  writeFileSync(lkConfig, rendered, { mode: 0o600 });
+  writeFileSync(lkConfig, renderLivekitConfig(s, { port: s.livekitPort, rtcTcpPort: s.rtcTcpPort, rtcUdpPort: s.rtcUdpPort, webhookUrl: `http://127.0.0.1:${s.apiPort}/v1/webhooks/livekit` }), { mode: 0o600 });
   const daemons: DaemonSpec[] = [
     {
       name: 'livekit-server',

@@ -1,20 +1,14 @@
-import os from 'node:os';
-import path from 'node:path';
-import { mkdtempSync } from 'node:fs';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { dispose } from '@livekit/rtc-node';
 import { chromium } from 'playwright-core';
-import { recordingPrefix, rel, safeKey } from '../../src/contracts/layout';
 import { STOP_REASONS } from '../../src/contracts/lifecycle';
 import type { Manifest } from '../../src/contracts/manifest';
 import { startDaemon, stopDaemon } from '../../src/stack/daemon';
 import { stackDaemons } from '../../src/stack/stack';
-import { decode, findOnset } from '../support/audio';
 import { testAppEnv, testSettings } from '../support/env';
-import { waitForManifest } from '../support/manifest';
 import { checkAgainstSpec } from '../support/openapi';
-import { download, testS3 } from '../support/s3';
+import { testS3 } from '../support/s3';
 import { Burst, runScenario, sleep } from '../support/scenario';
+import { clicksIn, expectSteadyClicks, settledRecordings, showClicks } from '../support/session-parts';
 import { livekitToken } from '../support/tokens';
 
 /**
@@ -65,16 +59,7 @@ beforeAll(async () => {
     await startDaemon(livekit).catch(() => undefined); // never leave the suite without LiveKit
   }
   // Every recording of the room, settled.
-  const listed = async () => ((await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `index/rooms/${safeKey(room)}/` }))).Contents ?? []).map((c) => c.Key!.split('/')[4]);
-  const until = Date.now() + 60_000;
-  let ids: string[] = [];
-  while (Date.now() < until) {
-    ids = [...new Set(await listed())];
-    const ms = await Promise.all(ids.map((id) => waitForManifest(s3, bucket, recordingPrefix(room, id), () => true, 5_000).catch(() => null)));
-    if (ids.length >= 2 && ms.every((m) => m && (m.status === 'complete' || m.status === 'failed'))) break;
-    await sleep(500);
-  }
-  for (const id of ids.sort()) parts.push(await waitForManifest(s3, bucket, recordingPrefix(room, id), (m) => m.status === 'complete', 5_000));
+  parts.push(...(await settledRecordings(s3, bucket, room, { atLeast: 2, timeoutMs: 60_000 })));
   console.log(`LiveKit killed ${((killedAt - epochMs) / 1000).toFixed(1)} s into the room, back ${((backAt - killedAt) / 1000).toFixed(1)} s later; recordings: ${parts.map((m) => `${m.recordingId} (${m.roomSid}, ${m.durationMs} ms, ${m.stopReason}, complete ${((Date.parse(m.updatedAt) - (m === parts[0] ? backAt : roomGoneAt)) / 1000).toFixed(1)} s after ${m === parts[0] ? "LiveKit's return" : 'its room was deleted'})`).join('; ')}`);
 }, 240_000);
 
@@ -83,21 +68,7 @@ afterAll(async () => {
   await dispose();
 });
 
-/** Clicks found in a recording's own file of ann, as offsets from where the script put them. */
-async function clicksIn(m: Manifest): Promise<Array<{ atMs: number; errMs: number | null }>> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'roomcast-lk-'));
-  const file = path.join(dir, 'ann.opus');
-  await download(s3, bucket, recordingPrefix(room, m.recordingId) + rel.speakerFile('ann'), file);
-  const audio = decode(file);
-  const startedAt = Date.parse(m.startedAt);
-  return clicks
-    .map((c) => ({ atMs: c.atMs, pos: epochMs + c.atMs - startedAt }))
-    .filter((c) => c.pos > 0 && c.pos < m.durationMs - 200)
-    .map((c) => {
-      const onset = findOnset(audio, 1000, c.pos - 300, c.pos + 400, 0.05);
-      return { atMs: c.atMs, errMs: onset === null ? null : onset - c.pos };
-    });
-}
+const clicksOf = (m: Manifest) => clicksIn(s3, bucket, m, { speaker: 'ann', clicks, epochMs });
 
 test('one recording per room session: the old one ends where its session was lost, the new session has its own', () => {
   expect(parts).toHaveLength(2);
@@ -147,24 +118,14 @@ test('linked, not lost: each part names the other, in the manifest, the API and 
 
 test('what each part holds: the clicks before the fault in the first, after the return in the second, at their places', async () => {
   const [first, second] = parts;
-  const a = await clicksIn(first);
-  const b = await clicksIn(second);
+  const a = await clicksOf(first);
+  const b = await clicksOf(second);
   const before = a.filter((c) => c.atMs < KILL_AT - 200);
   const after = b.filter((c) => c.atMs > REJOIN_AT + 1_500);
-  console.log(`clicks: first part ${before.map((c) => c.errMs?.toFixed(0) ?? 'missing').join(' ')}; second part ${after.map((c) => c.errMs?.toFixed(0) ?? 'missing').join(' ')} (ms from the script's place)`);
+  console.log(`clicks: first part ${showClicks(before)}; second part ${showClicks(after)} (ms from the script's place)`);
   expect(before.length).toBeGreaterThanOrEqual(6);
   expect(after.length).toBeGreaterThanOrEqual(8);
-  for (const part of [before, after]) {
-    const errs = part.map((c) => c.errMs);
-    expect(errs).not.toContain(null);
-    // Each part on its own clock: the speaker's path delay, the same for every click within ±45 ms
-    // of the part's median (a rejoined track's first clicks settle 20–40 ms as its jitter buffer
-    // does, README, Benchmarks; placement by arrival is issue 19).
-    const e = (errs as number[]).slice().sort((x, y) => x - y);
-    const median = e[Math.floor(e.length / 2)];
-    for (const x of e) expect(Math.abs(x - median)).toBeLessThanOrEqual(45);
-    expect(Math.abs(median)).toBeLessThanOrEqual(150);
-  }
+  for (const part of [before, after]) expectSteadyClicks(part);
   // No click of the second session in the first recording, and none of the first in the second.
   expect(a.filter((c) => c.atMs > REJOIN_AT && c.errMs !== null)).toEqual([]);
   expect(b.filter((c) => c.atMs < KILL_AT && c.errMs !== null)).toEqual([]);

@@ -7,6 +7,8 @@ import { stackAppEnv, stackSettings, ROOT } from '../../src/stack/settings';
  * the suite runs; only the long-room test uses no other fixed ports).
  */
 const SHIFT = Number(process.env.ROOMCAST_TEST_PORT_SHIFT ?? 0);
+/** Added to every fixed test port. */
+export const PORT_SHIFT = SHIFT;
 export const TEST_STACK_ENV = {
   ROOMCAST_STACK: SHIFT ? `test-${SHIFT}` : 'test',
   ROOMCAST_LIVEKIT_PORT: String(17880 + SHIFT),

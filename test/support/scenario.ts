@@ -51,6 +51,8 @@ export async function runScenario(o: {
   during?: (stop: () => boolean, epochMs: number) => Promise<void>;
   /** Room metadata, e.g. {"roomcast":{"visibility":"private"}}. */
   metadata?: string;
+  /** Leave the room to LiveKit when everyone has left (its departure timeout), rather than delete it as a host app does. */
+  keepRoom?: boolean;
   /** Starts the recording by hand once the room exists (with metadata that turns auto-recording off). */
   start?: () => Promise<void>;
 }): Promise<ScenarioResult> {
@@ -109,7 +111,7 @@ export async function runScenario(o: {
   }
   const endedAtMs = Date.now();
   for (const [id, b] of bots) console.log(`bot ${id}: pump lagged up to ${(b.maxBehind / 48).toFixed(1)} ms`);
-  await rooms.deleteRoom(o.room);
+  if (!o.keepRoom) await rooms.deleteRoom(o.room);
   done = true;
   await watcher;
   redis.disconnect();

@@ -56,6 +56,7 @@ test('free-form stops map to named reasons', () => {
   expect(stopReasonOf('room finished')).toBe(STOP_REASONS.roomFinished);
   expect(stopReasonOf('stopped by alice')).toBe(STOP_REASONS.stoppedByHost);
   expect(stopReasonOf('disconnected: ROOM_DELETED')).toBe(STOP_REASONS.roomFinished);
+  expect(stopReasonOf('disconnected: ROOM_CLOSED')).toBe(STOP_REASONS.roomFinished);
   expect(stopReasonOf('disconnected: DUPLICATE_IDENTITY')).toBe(STOP_REASONS.disconnected);
   expect(stopReasonOf(STOP_REASONS.roomLost)).toBe(STOP_REASONS.roomLost);
   expect(stopReasonOf('something else')).toBe(STOP_REASONS.aborted);

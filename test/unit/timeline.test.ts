@@ -12,7 +12,7 @@ function marked(i: number, every: number): Int16Array {
 }
 
 /** Feeds frames at given arrival positions and returns where each marker landed on the lane. */
-function place(arrivals: number[], every = 1): { positions: number[]; placer: FramePlacer } {
+function place(arrivals: number[], every = 1, before: Record<number, (p: FramePlacer) => void> = {}): { positions: number[]; placer: FramePlacer } {
   const lane = new SpeakerLane('a', 'A', 'a', 0);
   const placer = new FramePlacer(lane, new RecordingClock());
   const positions: number[] = [];
@@ -27,6 +27,7 @@ function place(arrivals: number[], every = 1): { positions: number[]; placer: Fr
   };
   let last = 0;
   arrivals.forEach((t, i) => {
+    before[i]?.(placer);
     placer.push(marked(i, every), t);
     last = Math.max(last, t);
     if (i % 100 === 0) drain(last - SAMPLE_RATE);
@@ -65,6 +66,22 @@ test('a stream that loses 100 ms is moved forward: silence in place, later audio
   expect(placer.corrections).toHaveLength(1);
   // Once the 2 s window has seen it, frames sit where the wall clock says (±1 frame).
   expect(Math.abs(positions[799] - (799 * FRAME + ms(100)))).toBeLessThanOrEqual(FRAME);
+});
+
+test('after a reconnect, a stream that lost 240 ms is back at its place within a third of a second; a burst is still not a loss', () => {
+  const lost = steady(0, 800).map((t, k) => (k >= 300 ? t + ms(240) : t));
+  const quick = place(lost, 1, { 300: (p) => p.expectDiscontinuity() });
+  expect(quick.placer.corrections).toHaveLength(1);
+  // 300 ms of audio after the return (30 frames) and every frame is where the wall clock says.
+  for (let k = 332; k < 800; k++) expect(quick.positions[k]).toBe(k * FRAME + ms(240));
+  // Without being told of the reconnect the 2 s window takes up to 2 s of audio to see it.
+  const slow = place(lost);
+  expect(slow.positions[332]).toBe(332 * FRAME);
+  // A stall right after a reconnect (frames held 200 ms, then a burst) moves nothing.
+  const stalled = steady(0, 800).map((t, k) => (k >= 300 && k < 320 ? steady(0, 800)[320] : t));
+  const burst = place(stalled, 1, { 300: (p) => p.expectDiscontinuity() });
+  burst.positions.forEach((p, k) => expect(p).toBe(k * FRAME));
+  expect(burst.placer.corrections).toEqual([]);
 });
 
 test('a sender clock 0.1% slow (20× a bad crystal) stays within 15 ms of the wall clock for an hour', () => {
