@@ -58,7 +58,7 @@ export function startIngest(deps: {
         previous ? prepareResume(deps, data, previous, log) : undefined,
         rooms.listRooms([data.room]),
       ]);
-      if (resume) resume.prepareMs = Date.now() - pickedUpMs;
+      if (resume) Object.assign(resume, { prepareMs: Date.now() - pickedUpMs, pickedUpAt: new Date(pickedUpMs).toISOString() });
       if (!info || info.sid !== data.roomSid) {
         if (resume) {
           await closeLeftOpen(deps, data, resume, log);
@@ -80,6 +80,7 @@ export function startIngest(deps: {
         if (result.handedOver) {
           // Back in the queue at once: another ingest (or this one restarted) resumes it.
           await job.moveToDelayed(Date.now(), token);
+          log.info({ recordingId: data.recordingId }, 'record job back in the queue for another ingest');
           throw new DelayedError();
         }
         await enqueueAfterRoom(queues.flows, after);

@@ -215,7 +215,7 @@ export class Recording {
         const toMs = Math.round((this.clock.now() / SAMPLE_RATE) * 1000);
         this.store.update((m) => m.gaps.push({ fromMs, toMs, reason: GAP_REASONS.ingestLost }));
         metrics.resumes.inc();
-        this.log.warn({ fromMs, toMs, gapMs: toMs - fromMs, prepareMs: this.resume.prepareMs, joinMs }, 'recording resumed');
+        this.log.warn({ fromMs, toMs, gapMs: toMs - fromMs, pickedUpAt: this.resume.pickedUpAt, prepareMs: this.resume.prepareMs, ...this.resume.steps, joinMs }, 'recording resumed');
       } else this.log.info({ host: hostname(), prefix: this.prefix }, 'recording started');
       const ticker = setInterval(() => this.mixer.tick(), TICK_MS);
       const stopReason = await this.waitForStop(active);

@@ -24,10 +24,16 @@ export const ingestStore = (deps: { cfg: Config; s3: S3Client }, data: Pick<Reco
 export async function prepareResume(deps: { cfg: Config; s3: S3Client }, data: RecordJob, previous: Manifest, log: Logger): Promise<ResumePoint> {
   const store = ingestStore(deps, data);
   store.visibility = previous.visibility;
+  let t = performance.now();
+  const took = () => Math.round(-t + (t = performance.now()));
   const segments = await readSegments(store);
+  const playlistMs = took();
   const uploader = new Uploader(store, log);
   const recovered = await recoverSpool({ uploader, recordingDir: recordingSpoolDir(deps.cfg, data.room, data.recordingId), ownDir: '', manifest: previous, segments, log });
-  return findResumePoint(store, previous, segments, recovered.pcm);
+  const spoolMs = took();
+  const point = await findResumePoint(store, previous, segments, recovered.pcm);
+  point.steps = { playlistMs, spoolMs, chunksMs: took() };
+  return point;
 }
 
 /** The room ended while nobody recorded it: close the recording where its audio ends. */

@@ -25,6 +25,10 @@ export interface ResumePoint {
   old: Map<string, { chunkIndex: number; pcm: Int16Array }>;
   /** How long finding it took (spool recovery, reading back the chunks), for the log. */
   prepareMs?: number;
+  /** When this ingest took the job. */
+  pickedUpAt?: string;
+  /** Its steps (ms): reading the playlist, recovering the spool, reading back the chunks. */
+  steps?: Record<string, number>;
 }
 
 /**
