@@ -1,5 +1,5 @@
 import type { RoomServiceClient } from 'livekit-server-sdk';
-import { GAP_REASONS, STOP_REASONS, type StopReason } from '../contracts/lifecycle';
+import { GAP_REASONS, STOP_REASONS, stopReasonOf, type StopReason } from '../contracts/lifecycle';
 import type { Manifest } from '../contracts/manifest';
 import type { Logger } from '../shared/log';
 import type { Bucket } from '../storage/objects';
@@ -108,17 +108,23 @@ export class RoomSession {
 
   /**
    * The room connection ended (rtc-node gave up reconnecting, or the server closed it): what LiveKit
-   * says of the room names why — another session (a restart), or else the raw reason.
+   * says of the room names why — another session (a restart), no answer at all (LiveKit
+   * unreachable: its tail is a named gap), or else the raw reason.
    */
   async afterDisconnect(raw: string): Promise<string> {
+    // LiveKit itself ended the room (deleted, closed): nothing to ask.
+    if (stopReasonOf(raw) === STOP_REASONS.roomFinished) return raw;
     try {
       const [info] = await Promise.race([this.o.rooms.listRooms([this.o.room]), new Promise<never>((_, no) => setTimeout(() => no(new Error('timeout')), 2_000))]);
       if (info && info.sid !== this.o.roomSid) {
         this.guard.sessionChanged(info.sid);
         return STOP_REASONS.roomLost;
       }
+      if (info) return raw;
     } catch {
-      // LiveKit unreachable: the disconnect reason is all there is.
+      // rtc-node gave up and LiveKit does not answer: not the room's end, the loss of its session.
+      this.guard.unreachable();
+      return STOP_REASONS.livekitUnreachable;
     }
     return raw;
   }

@@ -76,12 +76,21 @@ export class SessionGuard {
     this.end(STOP_REASONS.roomLost, this.lostAt ?? this.now);
   }
 
+  /** The room connection ended for good and LiveKit does not answer either: the session is lost with it. */
+  unreachable(): void {
+    this.end(STOP_REASONS.livekitUnreachable, this.lostAt ?? this.now);
+  }
+
   /** Called every poll with the number of other participants in the room; the reason to stop, if any. */
   poll(participants: number): StopReason | undefined {
     if (this.ended) return this.ended;
     const now = this.now;
     if (participants > 0) {
       this.everJoined = true;
+      this.aloneSince = undefined;
+    } else if (this.lostAt !== undefined) {
+      // Out of contact, the recorder sees nobody (rtc-node drops the remote participants): that is
+      // not the room emptying; the UNREACHABLE_MS bound applies instead.
       this.aloneSince = undefined;
     } else this.aloneSince ??= now;
     const every = this.lostAt === undefined ? CHECK_CONNECTED_MS : CHECK_DISCONNECTED_MS;

@@ -196,7 +196,8 @@ test('the decoded mix lasts as long as the recording (±100 ms)', () => {
 /**
  * Every burst in the mix where it belongs. Each speaker reaches the recorder through their own
  * network path and jitter buffer, whose delay roomcast cannot see (rtc-node gives no RTP
- * timestamps), so a speaker's bursts are held to ±40 ms of that speaker's first burst; and the
+ * timestamps), so a speaker's bursts are held to ±40 ms of that speaker's first burst (one lone
+ * jitter-buffer jump up to 60 ms allowed: expectOnOneClock); and the
  * speakers to ±80 ms of one another (measured: up to ~60 ms apart for a late joiner).
  */
 test('every burst is heard in the mix where it belongs (±40 ms of the speaker\'s first, speakers within ±80 ms)', () => {
@@ -215,9 +216,20 @@ test('every burst is heard in the mix where it belongs (±40 ms of the speaker\'
   }
   for (const sp of speakers) {
     const own = found.filter((f) => f.b.speaker === sp.identity);
-    for (const f of own) expect(Math.abs(f.err! - own[0].err!)).toBeLessThanOrEqual(40);
+    expectOnOneClock(`${sp.identity} in the mix`, own.map((f) => f.err! - own[0].err!));
   }
 });
+
+/**
+ * A speaker's bursts within ±40 ms of their first, but for one lone late burst up to 60 ms: a
+ * sudden jitter-buffer jump shows in the stats only after the audio it delayed (README, Timing
+ * model: 47–55 ms measured; long-room.test.ts allows the same once per 30 minutes per speaker).
+ */
+function expectOnOneClock(label: string, offsets: number[]): void {
+  const beyond = offsets.filter((v) => Math.abs(v) > 40);
+  const ok = beyond.length === 0 || (beyond.length === 1 && beyond[0] > 0 && beyond[0] <= 60);
+  expect({ label, offsets, ok }).toEqual({ label, offsets, ok: true });
+}
 
 test('a muted speaker is silent, and overlapping loud speakers do not clip', () => {
   const muted = bursts.find((b) => b.muted)!;
@@ -262,7 +274,7 @@ test('each speaker file is on the same timeline, holds only that speaker, and la
     const vsMix = heard.map((h) => h.inFile! - h.inMix!);
     console.log(`${sp.identity}: onset vs own first burst (ms): ${vsFirst.map((v) => v.toFixed(1)).join(', ')}; file minus mix (ms): ${vsMix.map((v) => v.toFixed(1)).join(', ')}`);
     for (const h of heard) expect(h.inFile).not.toBeNull();
-    for (const v of vsFirst) expect(Math.abs(v)).toBeLessThanOrEqual(40);
+    expectOnOneClock(`${sp.identity}'s own file`, vsFirst);
     // Same timeline as the mix (the AAC priming is compensated): the same burst at the same time.
     for (const v of vsMix) expect(Math.abs(v)).toBeLessThanOrEqual(10);
     // Nobody else leaks into a speaker's own track.

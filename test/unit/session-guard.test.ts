@@ -113,3 +113,26 @@ test('a recorder never keeps a room alive: alone past the room\'s own timeout, i
   expect(never.at() - 1_000_000).toBeGreaterThan(30_000);
   expect(never.at() - 1_000_000).toBeLessThanOrEqual(32_500);
 });
+
+test('out of contact, the recorder seeing nobody is not the room emptying: LiveKit unreachable ends it, after 30 s, not 12', async () => {
+  const s = setup();
+  expect(await s.advance(5_000, 1)).toBeUndefined();
+  s.state.room = 'down';
+  const lost = s.at();
+  s.guard.reconnecting();
+  let reason;
+  while (!(reason = await s.advance(250, 0)));
+  expect(reason).toBe(STOP_REASONS.livekitUnreachable);
+  expect(s.at() - lost).toBeGreaterThan(UNREACHABLE_MS);
+  // Back in contact (same session) with nobody there: the room's own timeout counts from then.
+  const back = setup();
+  await back.advance(5_000, 1);
+  back.guard.reconnecting();
+  await back.advance(20_000, 0);
+  back.guard.reconnected('RM_a');
+  const from = back.at();
+  let r2;
+  while (!(r2 = await back.advance(250, 0)));
+  expect(r2).toBe(STOP_REASONS.roomEmpty);
+  expect(back.at() - from).toBeGreaterThan(10_000);
+});
