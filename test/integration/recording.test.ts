@@ -196,11 +196,11 @@ test('the decoded mix lasts as long as the recording (±100 ms)', () => {
 /**
  * Every burst in the mix where it belongs. Each speaker reaches the recorder through their own
  * network path and jitter buffer, whose delay roomcast cannot see (rtc-node gives no RTP
- * timestamps), so a speaker's bursts are held to ±40 ms of that speaker's first burst (one lone
+ * timestamps), so a speaker's bursts are held to ±40 ms of one another (their median; one lone
  * jitter-buffer jump up to 60 ms allowed: expectOnOneClock); and the
  * speakers to ±80 ms of one another (measured: up to ~60 ms apart for a late joiner).
  */
-test('every burst is heard in the mix where it belongs (±40 ms of the speaker\'s first, speakers within ±80 ms)', () => {
+test('every burst is heard in the mix where it belongs (a speaker\'s within ±40 ms of one another, speakers within ±80 ms)', () => {
   const report: string[] = [];
   const found = bursts.filter((x) => !x.muted).map((b) => {
     const want = expectedMs(b) + latencyMs;
@@ -221,14 +221,17 @@ test('every burst is heard in the mix where it belongs (±40 ms of the speaker\'
 });
 
 /**
- * A speaker's bursts within ±40 ms of their first, but for one lone late burst up to 60 ms: a
- * sudden jitter-buffer jump shows in the stats only after the audio it delayed (README, Timing
- * model: 47–55 ms measured; long-room.test.ts allows the same once per 30 minutes per speaker).
+ * A speaker's bursts on one clock: within ±40 ms of their median, but for one lone late burst up
+ * to 60 ms: a sudden jitter-buffer jump shows in the stats only after the audio it delayed (README,
+ * Timing model: 47–55 ms measured; long-room.test.ts allows the same once per 30 minutes per
+ * speaker). The median, not the first burst: the jump may hit the first one.
  */
 function expectOnOneClock(label: string, offsets: number[]): void {
-  const beyond = offsets.filter((v) => Math.abs(v) > 40);
+  const sorted = offsets.slice().sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  const beyond = offsets.map((v) => v - median).filter((d) => Math.abs(d) > 40);
   const ok = beyond.length === 0 || (beyond.length === 1 && beyond[0] > 0 && beyond[0] <= 60);
-  expect({ label, offsets, ok }).toEqual({ label, offsets, ok: true });
+  expect({ label, offsets, median, ok }).toEqual({ label, offsets, median, ok: true });
 }
 
 test('a muted speaker is silent, and overlapping loud speakers do not clip', () => {
