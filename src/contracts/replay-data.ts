@@ -49,15 +49,12 @@ export const ReplayData = z.object({
   transcript: Transcript.nullable(),
   /** Why there is no transcript (null when there is one). */
   transcriptError: z.string().nullable(),
-
   downloads: z.array(ReplayDownload),
 });
 export type ReplayData = z.infer<typeof ReplayData>;
 
 /** A recording's object as the replay page reaches it: the page is replay/index.html. */
 export const fromReplayPage = (relKey: string): string => `../${relKey}`;
-
-
 
 /** A download link for one of the recording's objects: type and audience from the table of recording files. */
 function download(relKey: string, label: string): ReplayDownload {

@@ -2,9 +2,9 @@ import path from 'node:path';
 import { dispose } from '@livekit/rtc-node';
 import { GAP_REASONS, STOP_REASONS } from '../../src/contracts/lifecycle';
 import type { Manifest } from '../../src/contracts/manifest';
-import { alive } from '../../src/stack/daemon';
+import { alive, type DaemonSpec } from '../../src/stack/daemon';
 import { PORT_SHIFT, testAppEnv, testSettings } from '../support/env';
-import { LivekitCluster, type ClusterNode } from '../support/livekit-cluster';
+import { LivekitCluster } from '../support/livekit-cluster';
 import { checkAgainstSpec } from '../support/openapi';
 import { RoomcastProcess } from '../support/roomcast-process';
 import { testS3 } from '../support/s3';
@@ -53,7 +53,7 @@ const drainedClicks = grid('ben', 1500, DRAINED_END);
 
 let killedRun: ScenarioResult;
 let drainedRun: ScenarioResult;
-const placed: Record<string, ClusterNode | undefined> = {};
+const placed: Record<string, DaemonSpec | undefined> = {};
 let killedAt = 0;
 let drainAt = 0;
 let drainedNodeExitedAt = 0;
@@ -135,6 +135,9 @@ test('rooms on either node are recorded, each reached through the balancer', () 
   expect(placed[killed]).toBeDefined();
   expect(placed[drained]).toBeDefined();
   expect(placed[killed]!.name).not.toBe(placed[drained]!.name);
+  // Every client (bots, recorders, RoomService calls) came in through the balancer, and it spread them over both nodes.
+  const perNode = Object.fromEntries(cluster.nodes.map((n) => [n.name, cluster.balancer.served.get(n.port) ?? 0]));
+  expect({ perNode, bothUsed: Object.values(perNode).every((c) => c > 0) }).toEqual({ perNode, bothUsed: true });
   for (const m of [...killedParts, ...drainedParts]) expect(m.status).toBe('complete');
 });
 

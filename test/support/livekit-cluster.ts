@@ -10,8 +10,6 @@ import { TcpBalancer } from './tcp-balancer';
 /** The Redis database the cluster's nodes share (the test stack's Redis; roomcast's queues are in 0). */
 const LIVEKIT_DB = 5;
 
-export type ClusterNode = DaemonSpec;
-
 /**
  * Multi-node LiveKit as LiveKit documents it: several livekit-server processes sharing one Redis
  * (`redis:` in the config turns on its Redis router), rooms placed on the node with the fewest
@@ -19,7 +17,7 @@ export type ClusterNode = DaemonSpec;
  * clients and roomcast use as LIVEKIT_URL.
  */
 export class LivekitCluster {
-  readonly nodes: ClusterNode[];
+  readonly nodes: DaemonSpec[];
   readonly balancer: TcpBalancer;
   readonly url: string;
   private readonly redisUrl: string;
@@ -66,7 +64,7 @@ export class LivekitCluster {
   }
 
   /** The node that holds the room now (LiveKit's room → node map in Redis). */
-  async nodeOf(room: string): Promise<ClusterNode | undefined> {
+  async nodeOf(room: string): Promise<DaemonSpec | undefined> {
     const redis = new IORedis(this.redisUrl);
     try {
       const id = await redis.hget('room_node_map', room);
@@ -78,13 +76,13 @@ export class LivekitCluster {
   }
 
   /** A node's id in its current run, as it logged it at start. */
-  idOf(n: ClusterNode): string | undefined {
+  idOf(n: DaemonSpec): string | undefined {
     const log = readFileSync(path.join(n.runDir, `${n.name}.log`), 'utf8');
     const starts = log.split('\n').filter((l) => l.includes('"starting LiveKit server"'));
     return starts.length ? (JSON.parse(starts[starts.length - 1]) as { nodeID: string }).nodeID : undefined;
   }
 
-  pid(n: ClusterNode): number | undefined {
+  pid(n: DaemonSpec): number | undefined {
     return daemonPid(n);
   }
 
