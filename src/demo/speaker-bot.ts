@@ -37,6 +37,8 @@ export class SpeakerBot {
   trackSid: string | undefined;
   /** Largest lag of the audio pump behind the wall clock (samples), for diagnosing a busy host. */
   maxBehind = 0;
+  /** Stretches of the script (ms) the pump skipped because it stalled past its lead: never sent. */
+  skipped: Array<[number, number]> = [];
 
   constructor(
     readonly o: BotOptions,
@@ -76,7 +78,10 @@ export class SpeakerBot {
       // Stalled for longer than the queue lasts: rtc's source ran dry and played silence, so
       // catching up would leave everything after late for good. Skip what was missed instead,
       // as a real microphone would.
-      if (behind > 3 * FRAME) next = due - LEAD_SAMPLES;
+      if (behind > 3 * FRAME) {
+        this.skipped.push([(next / SAMPLE_RATE) * 1000, ((due - LEAD_SAMPLES) / SAMPLE_RATE) * 1000]);
+        next = due - LEAD_SAMPLES;
+      }
       const frame = new AudioFrame(this.program.render(next, FRAME), SAMPLE_RATE, 1, FRAME);
       next += FRAME;
       await source.captureFrame(frame);

@@ -1,5 +1,5 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dispose } from '@livekit/rtc-node';
@@ -10,11 +10,12 @@ import { Control } from '../../src/shared/control';
 import { roomService } from '../../src/shared/livekit';
 import { BEEP_HZ, beeper, beeps, decodeVod, missingBeeps } from '../support/beeps';
 import { maxToneAmplitude } from '../support/audio';
-import { testAppEnv } from '../support/env';
+import { ARTIFACTS, testAppEnv } from '../support/env';
 import { waitForManifest } from '../support/manifest';
 import { RoomcastProcess } from '../support/roomcast-process';
 import { testS3 } from '../support/s3';
 import { sleep } from '../support/scenario';
+import type { SpeakerBot } from '../../src/demo/speaker-bot';
 import { livekitToken } from '../support/tokens';
 
 /**
@@ -69,7 +70,19 @@ interface Extras {
 }
 const CHORUS = { identity: 'chorus', freq: 1300 };
 
-async function checkRecording(prefix: string, m: Manifest, times: number[], epoch: number, expectedGaps: number, extras: Extras = {}) {
+/** The ingests' own account of a recording: each resume, and each track's anchor corrections and late samples. */
+function placementLogs(prefix: string): string {
+  const id = prefix.split('/')[2];
+  return readdirSync(ARTIFACTS)
+    .filter((f) => f.endsWith('.log'))
+    .flatMap((f) => readFileSync(path.join(ARTIFACTS, f), 'utf8').split('\n').filter((l) => l.includes(id) && /audio track ended|recording resumed/.test(l)).map((l) => `${f}: ${l.slice(0, 600)}`))
+    .join('\n');
+}
+
+/** Whether a script moment falls in audio a bot never sent (its pump stalled past its lead): nobody could record it. */
+const unsent = (bots: SpeakerBot[], t: number) => bots.some((b) => b.skipped.some(([from, to]) => t + 100 > from && t < to));
+
+async function checkRecording(prefix: string, m: Manifest, times: number[], epoch: number, expectedGaps: number, extras: Extras = {}, bots: SpeakerBot[] = []) {
   // One recording: nothing else under the room.
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix.split('/').slice(0, 2).join('/') + '/', Delimiter: '/' }));
   expect((listed.CommonPrefixes ?? []).map((p) => p.Prefix)).toEqual([prefix]);
@@ -90,9 +103,10 @@ async function checkRecording(prefix: string, m: Manifest, times: number[], epoc
   // 500 ms apart: none can be mistaken for another); within one recorder it is ±40 ms.
   const muted = (t: number) => !!extras.mute && t >= extras.mute[0] - 300 && t < extras.mute[1] + 700;
   const offset = epoch - Date.parse(m.startedAt);
-  const lost = missingBeeps(vod.mix, times, offset, (t) => inGap(t) || muted(t), 200);
-  const heard = times.filter((t) => !inGap(t) && !muted(t)).length;
-  console.log(`beeps outside the gaps: ${heard}, missing or misplaced: ${lost.length} ${JSON.stringify(lost)}`);
+  const lost = missingBeeps(vod.mix, times, offset, (t) => inGap(t) || muted(t) || unsent(bots, t), 200);
+  const heard = times.filter((t) => !inGap(t) && !muted(t) && !unsent(bots, t)).length;
+  console.log(`beeps outside the gaps: ${heard}, missing or misplaced: ${lost.length} ${JSON.stringify(lost)}; bots' pumps lagged up to ${bots.map((b) => (b.maxBehind / 48).toFixed(0)).join(', ')} ms, never sent ${JSON.stringify(bots.flatMap((b) => b.skipped.map(([a, z]) => [Math.round(a), Math.round(z)])))}`);
+  if (lost.length) console.log(`where each recorder placed its tracks (ingest logs):\n${placementLogs(prefix)}`);
   expect(heard).toBeGreaterThanOrEqual(12);
   expect(lost).toEqual([]);
   if (extras.overlap) {
@@ -163,7 +177,7 @@ async function replaceIngests(tag: string, signal: NodeJS.Signals, atMs: number[
     await rooms.deleteRoom(room);
     const m = await waitForManifest(s3, bucket, prefix, (x) => x.status !== 'recording', 30_000);
     console.log(`${signal}: taken over after ${takeovers.join(', ')} ms; gaps ${m.gaps.map((g) => `${g.fromMs}–${g.toMs} (${g.toMs - g.fromMs} ms)`).join(', ')}`);
-    await checkRecording(prefix, m, times, epoch, atMs.length, extras);
+    await checkRecording(prefix, m, times, epoch, atMs.length, extras, [bot, ...(chorus ? [chorus] : [])]);
     // What the stopped processes had spooled was uploaded by the ones after them: no file is left.
     const left = path.join(d.spool, safeKey(room));
     expect(existsSync(left) ? readdirSync(left, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name) : []).toEqual([]);
