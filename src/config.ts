@@ -32,6 +32,8 @@ export const ConfigSchema = z.object({
   /** Max rooms one ingest process records at once (BullMQ worker concurrency). */
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(20),
   HLS_SEGMENT_SECONDS: z.coerce.number().min(1).max(6).default(2),
+  /** AAC frames (1024 samples, 21.3 ms) per LL-HLS part: 10 makes 213 ms parts, 9 to a 1.92 s segment. */
+  HLS_PART_FRAMES: z.coerce.number().int().min(4).max(16).default(10),
   HLS_LIVE_WINDOW: z.coerce.number().int().min(3).max(30).default(6),
   HLS_BITRATE_KBPS: z.coerce.number().int().min(16).max(256).default(64),
   SPEAKER_CHUNK_SECONDS: z.coerce.number().int().min(2).max(60).default(10),

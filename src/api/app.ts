@@ -12,6 +12,7 @@ import { errorHandler, sendError } from './errors';
 import { healthCheck } from './health';
 import { metricsOnApiPort } from './metrics-endpoint';
 import { EdgeCache } from './edge-cache';
+import { EdgeRelay } from './live-edge/edge-relay';
 import { listingRouter } from './listing';
 import { liveRouter } from './live';
 import { openApiDocument } from './openapi';
@@ -27,7 +28,7 @@ export function createApp(deps: {
   s3: S3Client;
   redis: IORedis;
   log: Logger;
-}): express.Express {
+}): express.Express & { closeLiveEdge(): void } {
   const { cfg, redis } = deps;
   const log = deps.log.child({ role: 'api' });
   const app = express();
@@ -37,7 +38,9 @@ export function createApp(deps: {
   app.set('trust proxy', trust === 'true' ? true : trust === 'false' ? false : /^\d+$/.test(trust) ? Number(trust) : trust);
   const bucket = new Bucket(deps.s3, cfg.S3_BUCKET);
   const access = accessControl(cfg);
-  const api = { cfg, bucket, log, access, cache: new EdgeCache(bucket, 64 * 1024 * 1024, cfg.API_EDGE_CACHE), control: deps.control };
+  const cache = new EdgeCache(bucket, 64 * 1024 * 1024, cfg.API_EDGE_CACHE);
+  const edge = new EdgeRelay(redis, cfg.QUEUE_PREFIX, cache, log);
+  const api = { cfg, bucket, log, access, cache, edge, control: deps.control };
   app.use(credentialedResponsesArePrivate);
   app.use(webhookRouter(cfg, deps.queues, deps.control, log));
   // Players on other sites fetch playlists, segments and status with CORS (no credentials cookies).
@@ -57,5 +60,5 @@ export function createApp(deps: {
   app.get('/metrics', metricsOnApiPort(cfg));
   app.use((_req, res) => sendError(res, 404, 'not_found', 'no such endpoint'));
   app.use(errorHandler(log));
-  return app;
+  return Object.assign(app, { closeLiveEdge: () => edge.close() });
 }

@@ -7,6 +7,7 @@ import type { Bucket } from '../storage/objects';
 import { RecordingStore } from '../storage/recording-store';
 import { Access, accessControl, scopeTo } from './access';
 import type { EdgeCache } from './edge-cache';
+import type { EdgeRelay } from './live-edge/edge-relay';
 import { HttpError } from './errors';
 import { parseParam, RecordingIdParam, RoomName } from './params';
 
@@ -16,6 +17,8 @@ export interface ApiDeps {
   log: Logger;
   access: ReturnType<typeof accessControl>;
   cache: EdgeCache;
+  /** The live edge (LL-HLS parts from Redis); absent: live HLS comes from S3 only. */
+  edge?: EdgeRelay;
 }
 
 export interface RecordingContext {

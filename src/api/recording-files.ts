@@ -10,6 +10,7 @@ import { HttpError } from './errors';
 import { attachmentName, serveObject } from './objects';
 import { parseParam, RecordingIdParam, RoomName } from './params';
 import { recordingView } from './recording-view';
+import { serveFromEdge } from './live-edge/serve-edge';
 import { ApiDeps, loadRecording, RecordingContext } from './recording-context';
 
 const LinkRequest = z.object({ ttlSeconds: z.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600) }).strict();
@@ -142,7 +143,7 @@ export function recordingFilesRouter(deps: ApiDeps): Router {
     const r = await loadRecording(deps, req);
     authorize(r, file);
     res.set('Access-Control-Allow-Origin', '*');
-    if (relKey.startsWith('hls/')) return serveHls(deps, r, relKey, file, res);
+    if (relKey.startsWith('hls/')) return serveHls(deps, r, relKey, file, req, res);
     await serveObject(r.store, relKey, req, res, { cacheControl: cacheFor(r, file), contentType: file.contentType });
   });
 
@@ -154,15 +155,19 @@ export function recordingFilesRouter(deps: ApiDeps): Router {
  * credentials on to the segments (players that cannot send headers); such a playlist is the
  * caller's alone. A public room's never carry them: its segments need none.
  */
-async function serveHls(deps: ApiDeps, r: RecordingContext, relKey: string, file: FileMatch, res: express.Response) {
+async function serveHls(deps: ApiDeps, r: RecordingContext, relKey: string, file: FileMatch, req: express.Request, res: express.Response) {
   const playlist = relKey.endsWith('.m3u8');
   const live = r.manifest.status === 'recording';
+  if (live && (await serveFromEdge(deps, r, relKey, file, req, res, cacheFor(r, file)))) return;
+  if (file.kind.name === 'hls.part') throw new HttpError(404, 'not_found', 'parts exist only while the recording is live');
   const obj = await deps.cache.get(r.prefix + relKey, playlist ? (live ? 500 : 5000) : 60_000);
   if (!obj) throw new HttpError(404, 'not_found', 'no such recording file');
   let body = obj.body;
   const carry = playlist && r.manifest.visibility === 'private' && r.access.query ? r.access.query : '';
   if (carry) {
-    body = Buffer.from(body.toString('utf8').split('\n').map((l) => (l && !l.startsWith('#') ? `${l}${l.includes('?') ? '&' : '?'}${carry}` : l)).join('\n'));
+    const withQuery = (uri: string) => `${uri}${uri.includes('?') ? '&' : '?'}${carry}`;
+    // Segment lines, and URIs in tags (the init segment's EXT-X-MAP).
+    body = Buffer.from(body.toString('utf8').split('\n').map((l) => (!l ? l : l.startsWith('#') ? l.replace(/URI="([^"]*)"/g, (_m, u: string) => `URI="${withQuery(u)}"`) : withQuery(l))).join('\n'));
   }
   res.status(200).set('Content-Type', file.contentType).set('Content-Length', String(body.length));
   res.set('Cache-Control', carry ? PERSONAL : cacheFor(r, file));

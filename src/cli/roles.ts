@@ -47,7 +47,10 @@ export async function startRoles(cfg: Config, roles: Role[], opts: { handleSigna
       const srv = app.listen(cfg.API_PORT, cfg.API_HOST, () => resolve(srv)).on('error', reject);
     });
     server.requestTimeout = 30_000;
-    stops.unshift(() => new Promise<void>((r) => server.close(() => r())));
+    stops.unshift(() => new Promise<void>((r) => {
+      app.closeLiveEdge(); // held LL-HLS requests end; the edge's Redis reader goes
+      server.close(() => r());
+    }));
   }
   const metricsServer = await startMetricsServer(cfg);
   if (metricsServer) stops.push(() => new Promise<void>((r) => metricsServer.close(() => r())));

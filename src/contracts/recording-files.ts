@@ -38,7 +38,10 @@ export const rel = {
   manifest: 'manifest.json',
   eventPlaylist: 'hls/index.m3u8',
   livePlaylist: 'hls/live.m3u8',
-  hlsSegment: (seq: number) => `hls/seg_${pad(seq)}.ts`,
+  hlsInit: 'hls/init.mp4',
+  hlsSegment: (seq: number) => `hls/seg_${pad(seq)}.m4s`,
+  /** A part of a segment (LL-HLS): served from the api's live edge, never stored in S3. */
+  hlsPart: (seq: number, part: number) => `hls/seg_${pad(seq)}.p${part}.m4s`,
   mixChunk: (index: number) => `mix/chunk_${pad(index)}.flac`,
   mixArchive: (ext: MixFormat) => `final/mix.${ext}`,
   speakerFile: (speakerKey: string) => `final/speakers/${speakerKey}.opus`,
@@ -82,7 +85,10 @@ const alt = (xs: readonly string[]) => xs.map((x) => x.replace(/[.]/g, '\\.')).j
 export const FILE_KINDS: readonly FileKind[] = [
   { name: 'manifest', pattern: /^manifest\.json$/, contentType: 'application/json', audience: 'listener', writers: ['ingest'], maxAge: () => 0 },
   { name: 'hls.playlist', pattern: /^hls\/(index|live)\.m3u8$/, contentType: PLAYLIST, audience: 'listener', writers: ['ingest'], maxAge: (live) => (live ? 1 : 300) },
-  { name: 'hls.segment', pattern: /^hls\/seg_\d{6}\.ts$/, contentType: 'video/mp2t', audience: 'listener', writers: ['ingest'], maxAge: () => YEAR },
+  { name: 'hls.init', pattern: /^hls\/init\.mp4$/, contentType: 'audio/mp4', audience: 'listener', writers: ['ingest'], maxAge: () => YEAR },
+  { name: 'hls.segment', pattern: /^hls\/seg_\d{6}\.m4s$/, contentType: 'audio/mp4', audience: 'listener', writers: ['ingest'], maxAge: () => YEAR },
+  // A part exists only at the live edge; after a crash the resumed run may cut the same name anew.
+  { name: 'hls.part', pattern: /^hls\/seg_\d{6}\.p\d{1,2}\.m4s$/, contentType: 'audio/mp4', audience: 'listener', writers: ['ingest'], maxAge: () => 60 },
   { name: 'chunk.mix', pattern: /^mix\/chunk_\d{6}\.flac$/, contentType: 'audio/flac', audience: 'internal', writers: ['ingest'], maxAge: () => YEAR },
   { name: 'chunk.speaker', pattern: new RegExp(`^speakers/${SPEAKER_KEY}/chunk_\\d{6}\\.flac$`), contentType: 'audio/flac', audience: 'internal', writers: ['ingest'], maxAge: () => YEAR },
   ...mixFormats.map((ext): FileKind => ({

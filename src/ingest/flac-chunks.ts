@@ -1,3 +1,4 @@
+import type { MixOutput } from './outputs/output';
 import path from 'node:path';
 import type { Logger } from '../shared/log';
 import type { ChunkEntry } from '../contracts/manifest';
@@ -10,7 +11,7 @@ import type { Uploader } from './uploader';
  * timeline: chunk k covers [k·chunkSeconds, (k+1)·chunkSeconds), whenever the stream began, so
  * every stream's chunks line up with every other's.
  */
-export class FlacChunkWriter {
+export class FlacChunkWriter implements MixOutput {
   private readonly encoder: SegmentingEncoder;
 
   constructor(o: {
@@ -63,6 +64,10 @@ export class FlacChunkWriter {
 
   get pid(): number | undefined {
     return this.encoder.pid;
+  }
+
+  get pids(): number[] {
+    return this.encoder.pid ? [this.encoder.pid] : [];
   }
 
   write(pcm: Int16Array): void {

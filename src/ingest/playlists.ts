@@ -1,13 +1,6 @@
-import * as HLS from 'hls-parser';
+import { renderPlaylist, type PlaylistSegment } from '../shared/hls-playlist';
 
-export interface PlaylistSegment {
-  seq: number;
-  uri: string;
-  duration: number;
-  programDateTime: Date;
-  /** First segment after a resumed recording. */
-  discontinuity: boolean;
-}
+export type { PlaylistSegment };
 
 /**
  * The two playlists of a live recording, written only from segments already in S3: an EVENT
@@ -64,25 +57,6 @@ export class HlsPlaylists {
   private render(list: PlaylistSegment[], ended: boolean, type: 'EVENT' | 'VOD' | undefined): string {
     const first = list[0];
     const discontinuitiesBefore = first ? this.segments.filter((s) => s.seq < first.seq && s.discontinuity).length : 0;
-    const longest = Math.max(this.targetSeconds, ...list.map((s) => s.duration));
-    const playlist = new HLS.types.MediaPlaylist({
-      version: 3,
-      targetDuration: Math.ceil(longest),
-      mediaSequenceBase: first?.seq ?? this.nextSeq,
-      discontinuitySequenceBase: discontinuitiesBefore,
-      playlistType: type,
-      endlist: ended,
-      segments: list.map(
-        (s) =>
-          new HLS.types.Segment({
-            uri: s.uri,
-            duration: s.duration,
-            mediaSequenceNumber: s.seq,
-            discontinuity: s.discontinuity,
-            programDateTime: s.programDateTime,
-          }),
-      ),
-    });
-    return HLS.stringify(playlist);
+    return renderPlaylist({ segments: list, discontinuitiesBefore, firstSeq: first?.seq ?? this.nextSeq, targetSeconds: this.targetSeconds, type, ended });
   }
 }

@@ -17,7 +17,10 @@ import { EgressParticipant, TrackAudio } from './egress-participant';
 import { RoomSession } from './room-session';
 import { roomService } from '../shared/livekit';
 import { addChunk, FlacChunkWriter } from './flac-chunks';
-import { HlsOutput } from './hls-output';
+import { LiveHlsOutput } from './outputs/live-hls';
+import { EdgePublisher } from './outputs/edge-publisher';
+import type { MixOutput, RecordingOutput } from './outputs/output';
+import { edgeStreamKey } from '../contracts/live-edge';
 import { ManifestStore, newManifest } from './manifest-store';
 import { Mixer } from './mixer';
 import { OldAudio, ResumePoint } from './resume';
@@ -66,9 +69,9 @@ export class Recording {
   private readonly oldMix: OldAudio | undefined;
   private readonly store: ManifestStore;
   private readonly mixer: Mixer;
-  private readonly hls: HlsOutput;
-  private readonly speakers: SpeakerOutputs;
-  private readonly mixChunks: FlacChunkWriter;
+  private readonly hls: LiveHlsOutput;
+  /** Every output, fed by the mixer and closed (or killed) together. */
+  private readonly outputs: RecordingOutput[];
   private readonly egress: EgressParticipant;
   private readonly session: RoomSession;
   private readonly readers = new Set<Promise<void>>();
@@ -106,9 +109,11 @@ export class Recording {
       ? transition({ ...resume.manifest, updatedAt: new Date().toISOString() }, 'recording')
       : newManifest(cfg, job, startedAt, visibility);
     this.store = new ManifestStore(manifest, this.uploader);
-    this.hls = new HlsOutput({
+    this.hls = new LiveHlsOutput({
       spoolDir: this.spoolDir,
       segmentSeconds: cfg.HLS_SEGMENT_SECONDS,
+      partFrames: cfg.HLS_PART_FRAMES,
+      edge: new EdgePublisher(control.connection, edgeStreamKey(cfg.QUEUE_PREFIX, job.recordingId), this.log),
       liveWindow: cfg.HLS_LIVE_WINDOW,
       bitrateKbps: cfg.HLS_BITRATE_KBPS,
       startedAtMs: this.clock.startedAtMs,
@@ -122,7 +127,7 @@ export class Recording {
           m.durationMs = Math.round((this.mixer.position / SAMPLE_RATE) * 1000);
         }),
     });
-    this.speakers = new SpeakerOutputs({
+    const speakers = new SpeakerOutputs({
       spoolDir: this.spoolDir,
       chunkSeconds: cfg.SPEAKER_CHUNK_SECONDS,
       uploader: this.uploader,
@@ -130,7 +135,7 @@ export class Recording {
       log: this.log,
       old: new Map(resume?.manifest.speakers.map((sp) => [sp.identity, oldOf(sp.identity)]).filter((e): e is [string, OldAudio] => !!e[1])),
     });
-    this.mixChunks = new FlacChunkWriter({
+    const mixChunks = new FlacChunkWriter({
       name: 'mix',
       spoolDir: this.spoolDir,
       relKey: rel.mixChunk,
@@ -141,6 +146,8 @@ export class Recording {
       log: this.log,
       onUploaded: (c) => this.store.update((m) => addChunk(m.mix.chunks, c)),
     });
+    const mixOutputs: MixOutput[] = [this.hls, mixChunks];
+    this.outputs = [...mixOutputs, speakers];
     this.mixer = new Mixer(
       this.clock,
       SAMPLE_RATE / 10,
@@ -148,11 +155,10 @@ export class Recording {
       {
         mix: (pcm, pos) => {
           if (this.oldMix) pcm = this.oldMix.overlay(pos, pcm);
-          this.hls.write(pcm);
-          this.mixChunks.write(pcm);
+          for (const out of mixOutputs) out.write(pcm);
         },
         speaker: (lane, pcm, pos, peak) => {
-          this.speakers.write(lane, pcm, pos, peak);
+          speakers.write(lane, pcm, pos, peak);
           this.speaking.note(lane.identity, lane.name, pos, pcm.length, peak);
         },
       },
@@ -188,7 +194,7 @@ export class Recording {
   }
 
   get ffmpegPids(): number[] {
-    return [this.hls.pid, this.mixChunks.pid, ...this.speakers.pids].filter((p): p is number => !!p);
+    return this.outputs.flatMap((o) => o.pids);
   }
 
   async run(): Promise<RecordingResult> {
@@ -223,9 +229,7 @@ export class Recording {
       if (stopReason === LOST) throw new RoomLostError(`another ingest now records ${this.job.recordingId}`);
       return await this.finish(stopReason);
     } catch (err) {
-      this.hls.kill();
-      this.mixChunks.kill();
-      this.speakers.kill();
+      for (const o of this.outputs) o.kill();
       this.uploader.stop();
       throw err;
     } finally {
@@ -298,10 +302,10 @@ export class Recording {
     await this.egress.leave();
     await Promise.allSettled([...this.readers]);
     this.mixer.flush(end);
-    await Promise.all([this.hls.close(), this.mixChunks.close(), this.speakers.close()]);
+    await Promise.all(this.outputs.map((o) => o.close()));
     await this.uploader.drain();
     const handedOver = this.handingOver;
-    this.hls.publish(!handedOver);
+    this.hls.publish(!handedOver, true);
     const durationMs = Math.round((end / SAMPLE_RATE) * 1000);
     this.store.update((m) => {
       m.durationMs = durationMs;

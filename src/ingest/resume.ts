@@ -73,7 +73,7 @@ export async function readSegments(store: RecordingStore): Promise<PlaylistSegme
   if (text === null) return [];
   const playlist = HLS.parse(text) as HLS.types.MediaPlaylist;
   return playlist.segments.map((s) => ({
-    seq: Number(/(\d+)\.ts$/.exec(s.uri)![1]),
+    seq: Number(/seg_(\d+)\.m4s$/.exec(s.uri)![1]),
     uri: s.uri,
     duration: s.duration,
     programDateTime: s.programDateTime!,

@@ -1,3 +1,4 @@
+import type { RecordingOutput } from './outputs/output';
 import { rel } from '../contracts/layout';
 import type { Logger } from '../shared/log';
 import { addChunk, FlacChunkWriter } from './flac-chunks';
@@ -10,7 +11,7 @@ import type { Uploader } from './uploader';
 const AUDIBLE = 0.005;
 
 /** Each speaker's own track as FLAC chunks on the recording's timeline, from the moment they joined. */
-export class SpeakerOutputs {
+export class SpeakerOutputs implements RecordingOutput {
   private readonly writers = new Map<string, FlacChunkWriter>();
 
   constructor(

@@ -1,4 +1,4 @@
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { rel } from '../contracts/layout';
@@ -7,6 +7,7 @@ import { decodePcm } from '../shared/ffmpeg';
 import { concatPcm } from '../shared/wav';
 import type { Logger } from '../shared/log';
 import { addChunk } from './flac-chunks';
+import { readFragments, wholeFragmentsLength as wholeLength } from './outputs/fmp4';
 import type { PlaylistSegment } from './playlists';
 import { SAMPLE_RATE } from '../contracts/audio';
 import type { Uploader } from './uploader';
@@ -87,24 +88,29 @@ export async function recoverSpool(o: {
       if (index === lastIndex.get(cd.dir)) pcm.set(cd.relKey(index), audio);
       addChunk(cd.list()!, { index, key: cd.relKey(index), startMs: index * o.manifest.speakerFormat.chunkSeconds * 1000, durationMs: Math.round((audio.length / SAMPLE_RATE) * 10000) / 10, bytes });
     });
-    // HLS segments after the last listed one, in order (a truncated last one plays up to its end).
+    // HLS segments after the last listed one, in order (a cut-short last one plays up to its last whole part).
     const hlsDir = path.join(dir, path.dirname(rel.hlsSegment(0)));
-    const segs = (await readdir(hlsDir).catch(() => [] as string[])).map((n) => ({ n, seq: Number(/^seg_(\d+)\.ts$/.exec(n)?.[1] ?? NaN) })).filter((x) => Number.isInteger(x.seq)).sort((a, b) => a.seq - b.seq);
+    const segs = (await readdir(hlsDir).catch(() => [] as string[])).map((n) => ({ n, seq: Number(/^seg_(\d+)\.m4s$/.exec(n)?.[1] ?? NaN) })).filter((x) => Number.isInteger(x.seq)).sort((a, b) => a.seq - b.seq);
     for (const s of segs) {
       const last = o.segments[o.segments.length - 1];
       const expected = last ? last.seq + 1 : 0;
       if (s.seq < expected) continue;
       if (s.seq > expected) break;
       const file = path.join(hlsDir, s.n);
-      const samples = (await decodeAll(file)).length;
+      const bytes = await readFile(file);
+      const fragments = readFragments(bytes);
+      const samples = fragments.reduce((n, f) => n + f.samples, 0);
       if (samples < SAMPLE_RATE / 10) break;
+      // Only whole fragments go up: what a killed process left half-written is cut off.
+      const whole = fragments.length ? wholeLength(bytes) : 0;
+      if (whole < bytes.length) await writeFile(file, bytes.subarray(0, whole));
       await put(file, rel.hlsSegment(s.seq));
       const startedAtMs = Date.parse(o.manifest.startedAt);
       o.segments.push({
         seq: s.seq,
         uri: path.basename(rel.hlsSegment(s.seq)),
         duration: samples / SAMPLE_RATE,
-        programDateTime: last ? new Date(last.programDateTime.getTime() + last.duration * 1000) : new Date(startedAtMs),
+        programDateTime: new Date(startedAtMs + (fragments[0].decodeTime / SAMPLE_RATE) * 1000),
         discontinuity: false,
       });
       added++;

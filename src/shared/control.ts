@@ -12,6 +12,11 @@ export class Control {
     private readonly prefix: string,
   ) {}
 
+  /** The connection itself, for what shares it (the live edge's entries). */
+  get connection(): IORedis {
+    return this.redis;
+  }
+
   private k(...parts: string[]): string {
     return [this.prefix, 'ctl', ...parts].join(':');
   }

@@ -13,6 +13,14 @@ export const metrics = {
   spoolBytes: new client.Gauge({ name: 'roomcast_spool_bytes', help: 'Bytes spooled on local disk waiting for S3', registers: [registry] }),
   acceptingRooms: new client.Gauge({ name: 'roomcast_ingest_accepting_rooms', help: '1 while this ingest takes new rooms, 0 while its spool is over its bound or its disk is low', registers: [registry] }),
   segmentsUploaded: new client.Counter({ name: 'roomcast_hls_segments_uploaded_total', help: 'HLS segments readable in S3', registers: [registry] }),
+  edgeDropped: new client.Counter({ name: 'roomcast_edge_entries_dropped_total', help: 'LL-HLS parts not handed to the live edge (Redis away or behind)', registers: [registry] }),
+  edgeListeners: new client.Gauge({ name: 'roomcast_edge_blocked_reloads', help: 'Blocking playlist reloads and part requests this api process holds', registers: [registry] }),
+  edgePartSeconds: new client.Histogram({
+    name: 'roomcast_edge_part_answer_seconds',
+    help: 'From a part reaching this api process to the blocked requests for it being answered',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  }),
   segmentUploadSeconds: new client.Histogram({
     name: 'roomcast_segment_upload_seconds',
     help: 'From an HLS segment closing in the spool to it being readable in S3',

@@ -133,7 +133,7 @@ const ROUTES: Route[] = [
   { name: 'replay code', path: (w) => `${rec(w)}/replay/replay.js`, rule: 'anyone' },
   { name: 'VOD playlist', path: (w) => `${rec(w)}/hls/index.m3u8`, rule: 'listener' },
   { name: 'live playlist', path: (w) => `${rec(w)}/hls/live.m3u8`, rule: 'listener' },
-  { name: 'segment', path: (w) => `${rec(w)}/hls/seg_000000.ts`, rule: 'listener' },
+  { name: 'segment', path: (w) => `${rec(w)}/hls/seg_000000.m4s`, rule: 'listener' },
   { name: 'waveform', path: (w) => `${rec(w)}/final/waveform.json`, rule: 'listener' },
   { name: 'mix (player path)', path: (w) => `${rec(w)}/final/mix.opus`, rule: 'listener' },
   { name: 'mix download', path: (w) => `${rec(w)}/download/mix.m4a`, rule: 'listener' },
@@ -228,7 +228,7 @@ test.each(['pub', 'priv'] as const)('access table, %s recording: every route × 
 });
 
 test('anonymous answers for a public recording stay cacheable where a CDN should keep them', async () => {
-  const seg = await fetch(`${api}${rec('pub')}/hls/seg_000000.ts`);
+  const seg = await fetch(`${api}${rec('pub')}/hls/seg_000000.m4s`);
   expect(seg.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
   const vod = await fetch(`${api}${rec('pub')}/hls/index.m3u8`);
   expect(vod.headers.get('cache-control')).toBe('public, max-age=300');
@@ -322,7 +322,7 @@ test('every object of a private recording is stored private (S3 and presigned UR
   expect(notPrivate(policies.priv, () => true)).toEqual([]);
   // A public recording: raw per-speaker audio and the lossless chunks are still private; what listeners play is public.
   expect(notPrivate(policies.pub, (k) => k.startsWith('final/speakers/') || k.endsWith('.flac') || k.startsWith('transcript/live/') || k === 'final/live-archive.json')).toEqual([]);
-  for (const k of ['final/mix.opus', 'transcript/transcript.vtt', 'hls/seg_000000.ts', 'replay/replay.js']) expect(policies.pub[k]).toMatch(/^public\b/);
+  for (const k of ['final/mix.opus', 'transcript/transcript.vtt', 'hls/seg_000000.m4s', 'replay/replay.js']) expect(policies.pub[k]).toMatch(/^public\b/);
 });
 
 test('delete: hosts only, and a host of a later session of the same name cannot; then nothing is left', async () => {

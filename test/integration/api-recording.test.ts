@@ -66,13 +66,14 @@ test('a room that opts out is not recorded until a host starts it; the host can 
   expect(live.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
   expect(live.headers.get('cache-control')).toBe('public, max-age=1');
   expect(live.headers.get('access-control-allow-origin')).toBe('*');
-  const firstSeg = (await live.text()).split('\n').find((l) => l.endsWith('.ts'))!;
+  const firstSeg = (await live.text()).split('\n').find((l) => l.endsWith('.m4s'))!;
   const seg = await fetch(`${base}/hls/${firstSeg}`);
   expect(seg.status).toBe(200);
-  expect(seg.headers.get('content-type')).toBe('video/mp2t');
+  expect(seg.headers.get('content-type')).toBe('audio/mp4');
   expect(seg.headers.get('cache-control')).toContain('immutable');
   expect(Number(seg.headers.get('content-length'))).toBe((await seg.arrayBuffer()).byteLength);
-  expect((await fetch(`${base}/hls/seg_999999.ts`)).status).toBe(404);
+  expect((await fetch(`${base}/hls/seg_999999.m4s`)).status).toBe(404);
+  expect((await fetch(`${base}/hls/seg_999999.ts`)).status).toBe(400);
   expect((await fetch(`${base}/hls/..%2Fmanifest.json`)).status).toBe(400);
   expect((await fetch(`${api}/v1/rooms/${name}/recordings/not-an-id/hls/live.m3u8`)).status).toBe(400);
   const man = await fetch(`${base}/manifest.json`);

@@ -173,10 +173,10 @@ test('HLS: content types, caching a CDN can honour, CORS', async () => {
   expect(pl.headers.get('access-control-allow-origin')).toBe('*');
   const text = await pl.text();
   expect(text).toContain('#EXT-X-ENDLIST');
-  const seg = text.split('\n').find((l) => l.endsWith('.ts'))!;
+  const seg = text.split('\n').find((l) => l.endsWith('.m4s'))!;
   const s = await get(`${rec('pub')}/hls/${seg}`);
   expect(s.status).toBe(200);
-  expect(s.headers.get('content-type')).toBe('video/mp2t');
+  expect(s.headers.get('content-type')).toBe('audio/mp4');
   expect(s.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
   const pre = await fetch(`${rec('pub')}/hls/index.m3u8`, { method: 'OPTIONS', headers: { Origin: 'https://elsewhere.example', 'Access-Control-Request-Method': 'GET' } });
   expect(pre.status).toBe(204);
@@ -188,7 +188,9 @@ test('HLS: content types, caching a CDN can honour, CORS', async () => {
 test('a private playlist carries the credentials on to its segments', async () => {
   const listener = await livekitToken(env, rooms.priv, { roomJoin: true }, { recording: ids.priv });
   const text = await (await get(`${rec('priv')}/hls/index.m3u8?token=${listener}`)).text();
-  const seg = text.split('\n').find((l) => l.includes('.ts'))!;
+  const seg = text.split('\n').find((l) => l.includes('.m4s') && !l.startsWith('#'))!;
+  // The init segment (EXT-X-MAP) carries them too.
+  expect(text).toMatch(new RegExp(`#EXT-X-MAP:URI="init\\.mp4\\?token=${listener}"`));
   expect(seg).toContain(`token=${listener}`);
   const r = await get(`${rec('priv')}/hls/${seg}`);
   expect(r.status).toBe(200);

@@ -114,7 +114,7 @@ beforeAll(async () => {
   // FFmpeg reads the VOD playlist from start to end, as a player would.
   const playlist = (await getText(s3, bucket, prefix + rel.eventPlaylist))!;
   writeFileSync(path.join(workdir, 'index.m3u8'), playlist);
-  for (const line of playlist.split('\n').filter((l) => l.endsWith('.ts'))) {
+  for (const line of [rel.hlsInit.slice(4), ...playlist.split('\n').filter((l) => l.endsWith('.m4s'))]) {
     await download(s3, bucket, prefix + 'hls/' + line.trim(), path.join(workdir, line.trim()));
   }
   mix = decode(path.join(workdir, 'index.m3u8'));
@@ -158,7 +158,7 @@ test('the VOD playlist parses, runs on without holes, ends, and every segment is
   expect(m.segments.length).toBe(manifest.hls.segments);
   let prevEnd: number | undefined;
   m.segments.forEach((seg: { uri: string; duration: number; dateTimeObject: Date }, i: number) => {
-    expect(seg.uri).toBe(`seg_${String(i).padStart(6, '0')}.ts`);
+    expect(seg.uri).toBe(`seg_${String(i).padStart(6, '0')}.m4s`);
     // Full-length segments, but the last: the room may end just after a boundary.
     if (i < m.segments.length - 1) expect(seg.duration).toBeGreaterThan(1);
     else expect(seg.duration).toBeGreaterThan(0);

@@ -90,7 +90,7 @@ async function checkRecording(prefix: string, m: Manifest, times: number[], epoc
   const vod = await decodeVod(s3, bucket, prefix);
   expect(vod.discontinuities).toBe(expectedGaps);
   // Segment names run on: the resumed ones follow the ones before the crash.
-  expect(vod.uris).toEqual(vod.uris.map((_, i) => `seg_${String(i).padStart(6, '0')}.ts`));
+  expect(vod.uris).toEqual(vod.uris.map((_, i) => `seg_${String(i).padStart(6, '0')}.m4s`));
   expect(Math.abs(vod.mix.length / 48 - m.durationMs)).toBeLessThanOrEqual(150);
   const inGap = (t: number) => m.gaps.some((g) => {
     const at = epoch + t - Date.parse(m.startedAt);

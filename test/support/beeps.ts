@@ -30,6 +30,7 @@ export async function decodeVod(s3: S3Client, bucket: string, prefix: string): P
   p.end();
   if (!p.manifest.endList) throw new Error('the VOD playlist has no EXT-X-ENDLIST');
   writeFileSync(path.join(dir, 'index.m3u8'), text);
+  await download(s3, bucket, prefix + rel.hlsInit, path.join(dir, path.basename(rel.hlsInit)));
   for (const s of p.manifest.segments) await download(s3, bucket, prefix + 'hls/' + s.uri, path.join(dir, s.uri));
   const uris = p.manifest.segments.map((s: { uri: string }) => s.uri);
   const discontinuities = p.manifest.segments.filter((s: { discontinuity?: boolean }) => s.discontinuity).length;

@@ -3,7 +3,7 @@ import { HlsPlaylists } from '../../src/ingest/playlists';
 
 const seg = (seq: number, discontinuity = false) => ({
   seq,
-  uri: `seg_${String(seq).padStart(6, '0')}.ts`,
+  uri: `seg_${String(seq).padStart(6, '0')}.m4s`,
   duration: 2.0053,
   programDateTime: new Date(Date.UTC(2026, 0, 1, 0, 0, seq * 2)),
   discontinuity,
@@ -22,7 +22,7 @@ test('the event playlist becomes VOD with ENDLIST; the live one slides', () => {
   for (let i = 0; i < 5; i++) p.uploaded(seg(i, i === 3));
   const live = HLS.parse(p.live(false)) as HLS.types.MediaPlaylist;
   expect(live.mediaSequenceBase).toBe(2);
-  expect(live.segments.map((s) => s.uri)).toEqual(['seg_000002.ts', 'seg_000003.ts', 'seg_000004.ts']);
+  expect(live.segments.map((s) => s.uri)).toEqual(['seg_000002.m4s', 'seg_000003.m4s', 'seg_000004.m4s']);
   expect(live.endlist).toBe(false);
   expect(live.segments[1].discontinuity).toBe(true);
   const vod = HLS.parse(p.event(true)) as HLS.types.MediaPlaylist;

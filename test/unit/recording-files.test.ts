@@ -38,7 +38,8 @@ test('every key a recording has maps to its kind', () => {
     ...transcriptFormats.map((e): [string, string] => [rel.transcript(e), `transcript.${e}`]),
   ];
   for (const [key, kind] of expected) expect({ key, kind: kindOf(key) }).toEqual({ key, kind });
-  expect(rel.hlsSegment(7)).toBe('hls/seg_000007.ts');
+  expect(rel.hlsSegment(7)).toBe('hls/seg_000007.m4s');
+  expect(rel.hlsPart(7, 3)).toBe('hls/seg_000007.p3.m4s');
   expect(rel.speakerChunk('ann', 3)).toBe('speakers/ann/chunk_000003.flac');
 });
 

@@ -29,7 +29,7 @@ test('objects get their type and cache policy from the table, private for a priv
 test('delete is final: the tombstone stays, later writes are refused, a write racing the delete removes itself', async () => {
   const mem = new FakeS3();
   const store = storeOn(mem);
-  for (let i = 0; i < 2500; i++) mem.put(`rooms/standup/20260101T000000Z-RM_a/hls/seg_${String(i).padStart(6, '0')}.ts`, '');
+  for (let i = 0; i < 2500; i++) mem.put(`rooms/standup/20260101T000000Z-RM_a/hls/seg_${String(i).padStart(6, '0')}.m4s`, '');
   mem.put('rooms/standup/20260101T000000Z-RM_a/manifest.json', Buffer.from('{}'));
   mem.put('rooms/standup/20260101T000000Z-RM_b/manifest.json', Buffer.from('{}'));
   expect(await store.deleteAll()).toBe(2501);
@@ -65,7 +65,7 @@ test('a key S3 refuses to delete is an error the caller sees; the manifest goes 
   stubborn.refuseDelete.add('rooms/standup/20260101T000000Z-RM_a/x');
   const flaky = new Bucket(stubborn.client, 'b');
   flaky.deleteKeys = async () => undefined; // S3 says "done" but the object stays
-  stubborn.put('rooms/standup/20260101T000000Z-RM_a/hls/seg_000000.ts', Buffer.alloc(0));
+  stubborn.put('rooms/standup/20260101T000000Z-RM_a/hls/seg_000000.m4s', Buffer.alloc(0));
   await expect(new RecordingStore(flaky, 'standup', '20260101T000000Z-RM_a').deleteAll()).rejects.toThrow(/keep appearing/);
 });
 
