@@ -51,7 +51,8 @@ export function liveRouter(deps: ApiDeps & { control: Control }): Router {
         recordingId: active.recordingId,
         startedAt: active.startedAt,
         visibility,
-        playlist: withCreds(`${roomUrl}/recordings/${active.recordingId}/hls/live.m3u8`),
+        // The EVENT playlist: LL-HLS at the edge, and every segment since the start (live rewind).
+        playlist: withCreds(`${roomUrl}/recordings/${active.recordingId}/hls/index.m3u8`),
         speaking: speaking?.recordingId === active.recordingId ? speaking : null,
         replay: null,
       });

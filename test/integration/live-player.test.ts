@@ -32,6 +32,7 @@ test('the live page plays, a bot\'s tone reaches it within seconds, it shows who
   const currentTimes: number[] = [];
   const delays: number[] = [];
   let listeningFrom = Infinity;
+  let lastPlayer: unknown = null;
   // Tone onsets the page heard, kept here: the page's own list is gone once it moves to the replay.
   const heard = new Set<number>();
   try {
@@ -69,7 +70,9 @@ test('the live page plays, a bot\'s tone reaches it within seconds, it shows who
             speaking: Array.from(document.querySelectorAll('#speakers li.speaking')).map((li) => li.textContent ?? ''),
             badge: !(document.getElementById('badge') as HTMLElement).hidden,
             onsets: ((window as any).toneOnsets ?? []) as number[],
+            player: (window as any).roomcastLive?.player?.() ?? null,
           }));
+          if (s.player) lastPlayer = s.player;
           s.onsets.forEach((t) => heard.add(t));
           currentTimes.push(s.t);
           s.speaking.forEach((x) => speakingSeen.add(x));
@@ -105,15 +108,14 @@ test('the live page plays, a bot\'s tone reaches it within seconds, it shows who
     // and at most the first one before that may be missed.
     expect(delays.length).toBeGreaterThanOrEqual(Math.max(TONES_AT.length - 1, TONES_AT.filter((atMs) => r.epochMs + atMs > listeningFrom).length));
     for (const d of delays) {
-      // A tone cannot be heard before the segment holding it (2 s) has closed and reached S3.
-      expect(d).toBeGreaterThan(2);
-      // README, Benchmarks: tones reach the live player p50 3.4 s / p95 4.2 s after they are sent
-      // (bench/listening.ts); this test measured 3.05–3.51 s (8 runs, 2026-11-30; one delay per
-      // run, hls.js holds its distance). 6 s is ~1.8 s over the p95, for a slow 2-core CI machine.
-      expect(d).toBeLessThanOrEqual(6);
+      // Nothing is heard before the mixer's wait for late audio (250 ms) and the part holding it.
+      expect(d).toBeGreaterThan(0.3);
+      // LL-HLS: README, Benchmarks: p50 ~1.4 s in bench/listening.ts (the issue asks a tone within
+      // 2.5 s of being sent in this test, on a busy 2-core CI machine).
+      expect(d).toBeLessThanOrEqual(2.5);
     }
-    // The typical delay, hls.js's 3 s behind the edge plus a segment's upload: p50 3.4 s in the bench.
-    expect(p50).toBeLessThanOrEqual(5);
+    console.log(`hls.js at the end of the room: ${JSON.stringify(lastPlayer)}`);
+    expect(p50).toBeLessThanOrEqual(2);
     expect([...speakingSeen]).toEqual(expect.arrayContaining(['Bot ann', 'Bot ben']));
 
     // The room is over: the page plays to the end of the stream, then moves to the replay.

@@ -197,12 +197,13 @@ export class EdgeState {
     const hint = ended ? null : base(rel.hlsPart(nextSeq, open ? open.parts.length : 0));
     // Only the hint of a segment not begun: its date and any discontinuity come with its first part.
     if (!open && hint) open = { seq: nextSeq, parts: [], discontinuity: false };
-    // Parts are listed for the segments within three target durations of the end.
+    // Parts are listed for the segments within three target durations of the end, and at most the
+    // last two whole ones (with the open one, the last three segments: what validators allow).
     const parts = new Map<number, PlaylistPart[]>();
     let fromEnd = open ? open.parts.reduce((a, p) => a + p.duration, 0) : 0;
-    for (let i = whole.length - 1; i >= 0 && fromEnd < 3 * this.targetDuration; i--) {
+    for (let i = whole.length - 1; i >= Math.max(0, whole.length - 2); i--) {
       const s = whole[i];
-      if (!s.partDurations.length) break;
+      if (!s.partDurations.length || fromEnd + s.duration > 3 * this.targetDuration) break;
       parts.set(s.seq, s.partDurations.map((d, k) => ({ uri: base(rel.hlsPart(s.seq, k)), duration: d })));
       fromEnd += s.duration;
     }

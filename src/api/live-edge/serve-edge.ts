@@ -47,6 +47,8 @@ export async function serveFromEdge(deps: ApiDeps, r: RecordingContext, relKey: 
     const skip = !!q.data._HLS_skip;
     const msn = q.data._HLS_msn;
     let at: EdgePoint | undefined;
+    // A stream with no part yet: the first playlist waits for one (an empty one makes players give up).
+    if (msn === undefined && !state.latest) await deps.edge.until(r.recordingId, (s) => !!s.latest, EDGE_HOLD_MS);
     if (msn !== undefined) {
       const latest = state.latest;
       // RFC 8216bis 6.2.5.2: a request more than two segments ahead of the playlist is refused.

@@ -31,15 +31,23 @@
     delaySeconds: () => { const d = playingDate(); return d === null ? null : (Date.now() - d) / 1000; },
     playheadMs: () => { const d = playingDate(); return d === null ? null : d - state.startedAtMs; },
     get status() { return state.status; },
+    /** hls.js's own view: how far behind its live edge it plays, and how far it aims to (PART-HOLD-BACK). */
+    player: () => (state.hls ? { latency: state.hls.latency, targetLatency: state.hls.targetLatency, lowLatency: state.hls.config.lowLatencyMode } : null),
   };
 
   function start(playlist) {
     if (state.playlist === playlist) return;
     state.playlist = playlist;
     if (window.Hls && window.Hls.isSupported()) {
-      // Plain HLS with 2 s segments: stay 3 s (1.5 segments) behind the edge, speed up a little when
-      // more than 8 s behind rather than jump, and never hold more than 30 s behind the playhead.
-      const hls = new window.Hls({ liveSyncDuration: 3, liveMaxLatencyDuration: 8, maxLiveSyncPlaybackRate: 1.2, backBufferLength: 30, maxBufferLength: 10, manifestLoadingMaxRetry: 10, levelLoadingMaxRetry: 10 });
+      // LL-HLS: hls.js follows the parts and holds PART-HOLD-BACK (3 parts, ~0.64 s) behind the
+      // edge; keepUp() below (not hls.js) speeds up when it falls behind. A listener who rewound
+      // stays where they are until they go back to live.
+      // ?ll=0 plays it as a player that knows nothing of parts would (plain HLS, 3 s behind the
+      // edge: how roomcast played before LL-HLS; bench/listening.ts compares the two).
+      const plain = params.get('ll') === '0';
+      const hls = new window.Hls(plain
+        ? { lowLatencyMode: false, liveSyncDuration: 3, liveMaxLatencyDuration: 8, maxLiveSyncPlaybackRate: 1.2, backBufferLength: 30, maxBufferLength: 10, manifestLoadingMaxRetry: 10, levelLoadingMaxRetry: 10 }
+        : { lowLatencyMode: true, maxLiveSyncPlaybackRate: 1, backBufferLength: 30, maxBufferLength: 10, manifestLoadingMaxRetry: 10, levelLoadingMaxRetry: 10 });
       hls.on(window.Hls.Events.ERROR, (_e, data) => {
         console.warn('hls.js:', data.type, data.details, data.fatal ? '(fatal)' : '');
         if (!data.fatal) return;
@@ -65,6 +73,63 @@
     $('play').hidden = true;
     audio.play();
   });
+
+  // Live rewind: the EVENT playlist holds the room from its start, so the whole room is seekable.
+  function liveEdge() {
+    if (state.hls && state.hls.liveSyncPosition) return state.hls.liveSyncPosition;
+    const r = audio.seekable;
+    return r && r.length ? r.end(r.length - 1) : 0;
+  }
+  function seekStart() {
+    const r = audio.seekable;
+    return r && r.length ? r.start(0) : 0;
+  }
+  let scrubbing = false;
+  $('scrub').addEventListener('input', () => { scrubbing = true; });
+  $('scrub').addEventListener('change', () => {
+    scrubbing = false;
+    audio.currentTime = Math.min(Number($('scrub').value), liveEdge());
+    if (audio.paused) audio.play().catch(() => undefined);
+  });
+  $('golive').addEventListener('click', () => {
+    audio.currentTime = liveEdge();
+    if (audio.paused) audio.play().catch(() => undefined);
+  });
+  window.roomcastLive.seekBack = (seconds) => { audio.currentTime = Math.max(seekStart(), liveEdge() - seconds); };
+  window.roomcastLive.goLive = () => { audio.currentTime = liveEdge(); };
+  window.roomcastLive.behindLiveSeconds = () => (state.playlist ? Math.max(0, liveEdge() - audio.currentTime) : null);
+  // hls.js speeds up to its target latency only with more than 1 s buffered, which a 0.64 s part
+  // hold-back never has: a listener who tuned in late would stay late. Play 10 % faster (pitch kept)
+  // while more than 150 ms behind the target and some buffer is there, unless they rewound.
+  function keepUp() {
+    const hls = state.hls;
+    if (!hls || !hls.config.lowLatencyMode || audio.paused) return;
+    const latency = hls.latency;
+    const target = hls.targetLatency;
+    const b = audio.buffered;
+    const ahead = b && b.length ? b.end(b.length - 1) - audio.currentTime : 0;
+    const rewound = window.roomcastLive.behindLiveSeconds() > 5;
+    const rate = !rewound && latency - target > 0.15 && ahead > 0.3 ? 1.1 : 1;
+    if (audio.playbackRate !== rate) audio.playbackRate = rate;
+  }
+  function renderRewind() {
+    const edge = liveEdge();
+    $('rewind').hidden = !state.playlist || !(edge > 0);
+    if ($('rewind').hidden) return;
+    const scrub = $('scrub');
+    scrub.min = String(Math.floor(seekStart()));
+    scrub.max = String(Math.ceil(edge));
+    if (!scrubbing) scrub.value = String(Math.floor(audio.currentTime));
+    const behind = window.roomcastLive.behindLiveSeconds();
+    const far = behind !== null && behind > 5;
+    $('golive').hidden = !far;
+    $('behind').textContent = far ? fmt(behind) + ' behind live' : 'at the live edge';
+  }
+  function fmt(s) {
+    const m = Math.floor(s / 60);
+    const sec = Math.floor(s % 60);
+    return (m ? m + ' min ' : '') + sec + ' s';
+  }
 
   function render(s) {
     $('badge').hidden = !s.live;
@@ -121,5 +186,9 @@
     setTimeout(poll, 1000);
   }
   poll();
-  setInterval(() => state.status && render(state.status), 250);
+  setInterval(() => {
+    if (state.status) render(state.status);
+    renderRewind();
+    keepUp();
+  }, 250);
 })();
