@@ -1,7 +1,7 @@
 /**
  * What it costs to get decoded frames from rtc-node into JS, by path and frame size: rtc-node's
  * AudioStream (every FFI event goes to every stream and room listener, then a ReadableStream and an
- * async iterator) against the ingest's direct route (src/ingest/ffi-audio.ts). R rooms × 4 talking
+ * async iterator) against the ingest's direct route (src/ingest/livekit/ffi-audio.ts). R rooms × 4 talking
  * bots (in child processes); this process joins the R rooms as one subscriber, as an ingest does,
  * and for each frame size and path reads every track for --seconds, measuring its own CPU (all
  * threads). A baseline with the rooms joined and nothing read gives what decoding costs anyway;
@@ -13,8 +13,8 @@ import { parseArgs } from 'node:util';
 import { AudioStream, RemoteTrack, Room, RoomEvent, TrackKind } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
 import { loadConfig } from '../src/config';
-import { openTrackAudio } from '../src/ingest/ffi-audio';
-import { SAMPLE_RATE } from '../src/ingest/timeline';
+import { openTrackAudio } from '../src/ingest/livekit/ffi-audio';
+import { SAMPLE_RATE } from '../src/ingest/pipeline/timeline';
 import { roomService } from '../src/shared/livekit';
 import { stackUp } from '../src/stack/stack';
 import { stackAppEnv, stackSettings } from '../src/stack/settings';

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config';
-import { SAMPLE_RATE } from '../src/ingest/timeline';
+import { SAMPLE_RATE } from '../src/ingest/pipeline/timeline';
 import { loadAudio } from '../src/demo/program';
 import { log } from '../src/shared/log';
 import { stackUp } from '../src/stack/stack';

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { SAMPLE_RATE } from '../ingest/timeline';
+import { SAMPLE_RATE } from '../ingest/pipeline/timeline';
 
 /** A sound placed at a moment of a bot's script (ms from the script's epoch). */
 export interface Cue {

@@ -1,6 +1,6 @@
 import { AudioFrame, AudioSource, LocalAudioTrack, Room, TrackPublishOptions, TrackSource } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
-import { SAMPLE_RATE } from '../ingest/timeline';
+import { SAMPLE_RATE } from '../ingest/pipeline/timeline';
 import type { Program } from './program';
 
 const FRAME = SAMPLE_RATE / 100;

@@ -5,14 +5,14 @@ import type IORedis from 'ioredis';
 import type { Config } from '../config';
 import { FinalizeJob, liveArchiveJobId, liveTranscribeJobId, QUEUES, RecordJob } from '../contracts/jobs';
 import { recordingPrefix, rel } from '../contracts/layout';
-import { closeLeftOpen, ingestStore, prepareResume } from './resume-job';
+import { closeLeftOpen, ingestStore, prepareResume } from './failover/resume-job';
 import { Control } from '../shared/control';
 import type { Logger } from '../shared/log';
 import { enqueueAfterRoom, LIVE_JOB_OPTIONS, Queues } from '../shared/queues';
 import { roomOptions } from '../contracts/room-metadata';
 import { Recording } from './recording';
-import { watchSpool } from './spool-monitor';
-import { followLiveRecorder } from './follow-recorder';
+import { watchSpool } from './spool/spool-monitor';
+import { followLiveRecorder } from './failover/follow-recorder';
 
 /**
  * The ingest role: a BullMQ worker whose job lasts as long as its room. Each process records up to

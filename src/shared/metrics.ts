@@ -14,6 +14,7 @@ export const metrics = {
   acceptingRooms: new client.Gauge({ name: 'roomcast_ingest_accepting_rooms', help: '1 while this ingest takes new rooms, 0 while its spool is over its bound or its disk is low', registers: [registry] }),
   segmentsUploaded: new client.Counter({ name: 'roomcast_hls_segments_uploaded_total', help: 'HLS segments readable in S3', registers: [registry] }),
   edgeDropped: new client.Counter({ name: 'roomcast_edge_entries_dropped_total', help: 'LL-HLS parts not handed to the live edge (Redis away or behind)', registers: [registry] }),
+  edgeBytes: new client.Gauge({ name: 'roomcast_edge_bytes', help: 'Bytes of LL-HLS parts this api process keeps in memory (all live recordings it follows)', registers: [registry] }),
   edgeListeners: new client.Gauge({ name: 'roomcast_edge_blocked_reloads', help: 'Blocking playlist reloads and part requests this api process holds', registers: [registry] }),
   edgePartSeconds: new client.Histogram({
     name: 'roomcast_edge_part_answer_seconds',

@@ -4,7 +4,7 @@
  */
 import IORedis from 'ioredis';
 import pino from 'pino';
-import { followLiveRecorder } from '../../src/ingest/follow-recorder';
+import { followLiveRecorder } from '../../src/ingest/failover/follow-recorder';
 import { Control } from '../../src/shared/control';
 import { testAppEnv } from '../support/env';
 

@@ -15,6 +15,7 @@ import { waitForManifest } from '../support/manifest';
 import { RoomcastProcess } from '../support/roomcast-process';
 import { testS3 } from '../support/s3';
 import { sleep } from '../support/scenario';
+import { edgeStreamKey } from '../../src/contracts/live-edge';
 import type { SpeakerBot } from '../../src/demo/speaker-bot';
 import { livekitToken } from '../support/tokens';
 
@@ -67,6 +68,28 @@ async function resumed(d: ReturnType<typeof deployment>, room: string, owner: st
 interface Extras {
   overlap?: [number, number];
   mute?: [number, number];
+  /** Hold an LL-HLS blocking reload across this kill (index into atMs). */
+  blockAcross?: number;
+}
+
+/** A blocking reload for a part the dying recorder will not cut, sent just before a kill. */
+async function holdAcross(d: ReturnType<typeof deployment>, room: string, recordingId: string) {
+  const url = `${d.base}/v1/rooms/${room}/recordings/${recordingId}/hls/index.m3u8`;
+  const hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="seg_(\d+)\.p(\d+)\.m4s"/.exec(await (await fetch(url)).text());
+  if (!hint) throw new Error('the live playlist has no preload hint');
+  const sentAt = Date.now();
+  const answer = fetch(`${url}?_HLS_msn=${hint[1]}&_HLS_part=${Number(hint[2]) + 3}`).then(async (r) => ({ status: r.status, body: await r.text(), at: Date.now(), sentAt }));
+  return { answer }; // not awaited here: it is answered after the kill
+}
+
+/** When the last encoder run of a recording cut its first part (Redis's clock). */
+async function firstPartOfLastRun(prefix: string, recordingId: string): Promise<number> {
+  const entries = (await redis.xrange(edgeStreamKey(prefix, recordingId), '-', '+')).map(([id, f]) => ({ id, meta: f[f.indexOf('m') + 1] }));
+  let lastRun = -1;
+  entries.forEach((e, i) => e.meta.includes('"t":"run"') && (lastRun = i));
+  const part = entries.slice(Math.max(0, lastRun)).find((e) => e.meta.includes('"t":"part"'));
+  if (!part) throw new Error('the last run has no part');
+  return Number(part.id.split('-')[0]);
 }
 const CHORUS = { identity: 'chorus', freq: 1300 };
 
@@ -137,7 +160,7 @@ async function replaceIngests(tag: string, signal: NodeJS.Signals, atMs: number[
   await current.start();
   const all = [current];
   try {
-    const { prefix } = await startRecording(d, room);
+    const { prefix, recordingId } = await startRecording(d, room);
     let owner = (await resumed(d, room, undefined, Date.now())).owner;
     const epoch = Date.now() + 500;
     const times = beeps(endMs);
@@ -154,10 +177,12 @@ async function replaceIngests(tag: string, signal: NodeJS.Signals, atMs: number[
     })();
     const takeovers: number[] = [];
     const killedAt: number[] = [];
-    for (const at of atMs) {
+    for (const [i, at] of atMs.entries()) {
       const next = d.ingest();
       await next.start(); // the standby that will take over
       all.push(next);
+      await sleep(epoch + at - 100 - Date.now());
+      const held = extras.blockAcross === i ? await holdAcross(d, room, recordingId) : undefined;
       await sleep(epoch + at - Date.now());
       const t = Date.now();
       killedAt.push(t - epoch);
@@ -167,6 +192,17 @@ async function replaceIngests(tag: string, signal: NodeJS.Signals, atMs: number[
       takeovers.push(r.ms);
       owner = r.owner;
       current = next;
+      if (held) {
+        // Answered once the resumed recorder cut its first part, not with an error: the playlist goes
+        // on after a discontinuity.
+        const a = await held.answer;
+        const firstPart = await firstPartOfLastRun(`${env.QUEUE_PREFIX}-${tag}`, recordingId);
+        console.log(`blocking reload held across the kill: answered ${a.at - a.sentAt} ms after it was sent, ${a.at - firstPart} ms after the new recorder's first part`);
+        expect(a.status).toBe(200);
+        expect(a.body).toContain('#EXT-X-DISCONTINUITY');
+        expect(a.at - firstPart).toBeGreaterThanOrEqual(0);
+        expect(a.at - firstPart).toBeLessThanOrEqual(500);
+      }
     }
     // Each moment was hit: a late takeover must not push a kill out of its overlap or mute.
     for (const [i, at] of atMs.entries()) expect(killedAt[i] - at).toBeLessThan(300);
@@ -191,7 +227,7 @@ async function replaceIngests(tag: string, signal: NodeJS.Signals, atMs: number[
 test('SIGKILL at five moments: another ingest resumes within 8 s, on the same timeline, losing only the gaps', async () => {
   // Just after the recorder joined, mid-speech, while two speak at once, while the beeper is muted
   // by the host, and just before the room ends.
-  const { m, takeovers } = await replaceIngests('kill', 'SIGKILL', [1_200, 12_000, 24_000, 36_000, 47_000], 54_000, { overlap: [21_000, 29_000], mute: [33_500, 44_000] });
+  const { m, takeovers } = await replaceIngests('kill', 'SIGKILL', [1_200, 12_000, 24_000, 36_000, 47_000], 54_000, { overlap: [21_000, 29_000], mute: [33_500, 44_000], blockAcross: 1 });
   // README, Crashes and restarts: in the room again ~4–8 s after a kill (the 3 s job lock lapses,
   // the stalled-job check hands the job out, the new recorder joins). Measured here 3.4–6.5 s
   // (20 kills, four runs, 2026-11-30: ~3.5 s, or ~6 s when the stalled check comes a round later).

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { watchSpool } from '../../src/ingest/spool-monitor';
+import { watchSpool } from '../../src/ingest/spool/spool-monitor';
 import { metrics } from '../../src/shared/metrics';
 import { sleep } from '../support/scenario';
 

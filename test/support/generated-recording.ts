@@ -6,7 +6,7 @@ import { recordingPrefix, rel } from '../../src/contracts/layout';
 import type { FinalizeJob } from '../../src/contracts/jobs';
 import type { ChunkEntry, Manifest } from '../../src/contracts/manifest';
 import { loadAudio } from '../../src/demo/program';
-import { SegmentingEncoder } from '../../src/ingest/encoder';
+import { SegmentingEncoder } from '../../src/ingest/outputs/encoder';
 import { SAMPLE_RATE } from '../../src/contracts/audio';
 import { log } from '../../src/shared/log';
 import { RecordingStore } from '../../src/storage/recording-store';

@@ -1,5 +1,5 @@
 import type { RemoteTrack } from '@livekit/rtc-node';
-import { openTrackAudio } from '../../src/ingest/ffi-audio';
+import { openTrackAudio } from '../../src/ingest/livekit/ffi-audio';
 
 const dropped: bigint[] = [];
 // The native FfiHandle drops its handle when garbage-collected too: made-up ids must never reach it.

@@ -1,7 +1,7 @@
-import { JitterCompensation, NOMINAL_DELAY } from '../../src/ingest/jitter-compensation';
+import { JitterCompensation, NOMINAL_DELAY } from '../../src/ingest/pipeline/jitter-compensation';
 import type { RemoteTrack } from '@livekit/rtc-node';
-import { receiveStats, ReceiveStats } from '../../src/ingest/receive-stats';
-import { FramePlacer, RecordingClock, SAMPLE_RATE, SpeakerLane } from '../../src/ingest/timeline';
+import { receiveStats, ReceiveStats } from '../../src/ingest/livekit/receive-stats';
+import { FramePlacer, RecordingClock, SAMPLE_RATE, SpeakerLane } from '../../src/ingest/pipeline/timeline';
 
 const ms = (n: number) => (n * SAMPLE_RATE) / 1000;
 

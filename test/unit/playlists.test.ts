@@ -1,5 +1,5 @@
 import * as HLS from 'hls-parser';
-import { HlsPlaylists } from '../../src/ingest/playlists';
+import { HlsPlaylists } from '../../src/ingest/outputs/playlists';
 
 const seg = (seq: number, discontinuity = false) => ({
   seq,

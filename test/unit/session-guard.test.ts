@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { STOP_REASONS } from '../../src/contracts/lifecycle';
-import { CHECK_CONNECTED_MS, RoomState, SessionGuard, UNREACHABLE_MS } from '../../src/ingest/session-guard';
+import { CHECK_CONNECTED_MS, RoomState, SessionGuard, UNREACHABLE_MS } from '../../src/ingest/livekit/session-guard';
 
 /** A recording's session rules, on a clock the test moves: LiveKit's answers are what the test says. */
 function setup(room: RoomState | null | 'down' = { sid: 'RM_a', emptyTimeoutS: 30, departureTimeoutS: 10 }) {

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import pino from 'pino';
-import { acceptsRooms, spoolHealth } from '../../src/ingest/spool-monitor';
-import { Uploader } from '../../src/ingest/uploader';
+import { acceptsRooms, spoolHealth } from '../../src/ingest/spool/spool-monitor';
+import { Uploader } from '../../src/ingest/spool/uploader';
 import { metrics } from '../../src/shared/metrics';
 import { RecordingStore } from '../../src/storage/recording-store';
 

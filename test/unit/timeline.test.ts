@@ -1,5 +1,5 @@
-import { Mixer, LIMIT } from '../../src/ingest/mixer';
-import { FramePlacer, RecordingClock, SAMPLE_RATE, SpeakerLane } from '../../src/ingest/timeline';
+import { Mixer, LIMIT } from '../../src/ingest/pipeline/mixer';
+import { FramePlacer, RecordingClock, SAMPLE_RATE, SpeakerLane } from '../../src/ingest/pipeline/timeline';
 
 const FRAME = 480;
 const ms = (n: number) => (n * SAMPLE_RATE) / 1000;

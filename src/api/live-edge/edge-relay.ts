@@ -140,6 +140,7 @@ export class EdgeRelay {
         const now = Date.now();
         for (const [id, w] of this.watched) if (now - w.lastAsked > IDLE_MS && !w.waiters.size) this.watched.delete(id);
         const list = [...this.watched.values()];
+        metrics.edgeBytes.set(list.reduce((n, w) => n + w.state.retainedBytes, 0));
         if (!list.length) break;
         try {
           const res = (await reader.xreadBuffer('COUNT', 500, 'BLOCK', BLOCK_MS, 'STREAMS', ...list.map((w) => w.key), ...list.map((w) => w.lastId))) as unknown as Array<[Buffer, StreamEntry[]]> | null;

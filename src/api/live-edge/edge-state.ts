@@ -134,6 +134,14 @@ export class EdgeState {
     return !!last && p.msn <= last.seq;
   }
 
+  /** Bytes of parts kept in memory. */
+  get retainedBytes(): number {
+    let n = 0;
+    for (const s of this.segments.slice(-KEEP_PART_BYTES)) for (const p of s.parts ?? []) n += p.length;
+    for (const p of this.open?.parts ?? []) n += p.length;
+    return n + (this.init?.length ?? 0);
+  }
+
   /** Whether segment `msn` is whole (a blocking reload with _HLS_msn alone waits for that). */
   wholeSegment(msn: number): boolean {
     const last = this.segments[this.segments.length - 1];

@@ -1,4 +1,4 @@
-import type { ReceiveStats } from './receive-stats';
+import type { ReceiveStats } from '../livekit/receive-stats';
 import { SAMPLE_RATE } from './timeline';
 
 /** A reading or window needs this much emitted audio (250 ms) to count. */

@@ -1,8 +1,8 @@
-import type { Config } from '../config';
-import type { RecordJob } from '../contracts/jobs';
-import { rel } from '../contracts/layout';
-import { Manifest, MANIFEST_VERSION } from '../contracts/manifest';
-import { SAMPLE_RATE } from '../contracts/audio';
+import type { Config } from '../../config';
+import type { RecordJob } from '../../contracts/jobs';
+import { rel } from '../../contracts/layout';
+import { Manifest, MANIFEST_VERSION } from '../../contracts/manifest';
+import { SAMPLE_RATE } from '../../contracts/audio';
 import type { Uploader } from './uploader';
 
 /**

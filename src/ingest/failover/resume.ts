@@ -2,13 +2,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as HLS from 'hls-parser';
-import { rel } from '../contracts/layout';
-import type { ChunkEntry, Manifest } from '../contracts/manifest';
-import { decodePcm } from '../shared/ffmpeg';
-import { concatPcm } from '../shared/wav';
-import type { RecordingStore } from '../storage/recording-store';
-import { SAMPLE_RATE } from '../contracts/audio';
-import type { PlaylistSegment } from './playlists';
+import { rel } from '../../contracts/layout';
+import type { ChunkEntry, Manifest } from '../../contracts/manifest';
+import { decodePcm } from '../../shared/ffmpeg';
+import { concatPcm } from '../../shared/wav';
+import type { RecordingStore } from '../../storage/recording-store';
+import { SAMPLE_RATE } from '../../contracts/audio';
+import type { PlaylistSegment } from '../outputs/playlists';
 
 /**
  * Where a recording that lost its ingest (crash, kill, lost lock) goes on: after the last HLS

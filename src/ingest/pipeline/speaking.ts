@@ -1,4 +1,4 @@
-import type { LiveSpeaking } from '../shared/control';
+import type { LiveSpeaking } from '../../shared/control';
 import { SAMPLE_RATE } from './timeline';
 
 /** −36 dBFS peak in a 100 ms block: talking, not breathing or room noise. */

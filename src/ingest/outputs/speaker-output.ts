@@ -1,11 +1,11 @@
-import type { RecordingOutput } from './outputs/output';
-import { rel } from '../contracts/layout';
-import type { Logger } from '../shared/log';
+import type { RecordingOutput } from './output';
+import { rel } from '../../contracts/layout';
+import type { Logger } from '../../shared/log';
 import { addChunk, FlacChunkWriter } from './flac-chunks';
-import type { ManifestStore } from './manifest-store';
-import type { OldAudio } from './resume';
-import { SAMPLE_RATE, SpeakerLane } from './timeline';
-import type { Uploader } from './uploader';
+import type { ManifestStore } from '../spool/manifest-store';
+import type { OldAudio } from '../failover/resume';
+import { SAMPLE_RATE, SpeakerLane } from '../pipeline/timeline';
+import type { Uploader } from '../spool/uploader';
 
 /** Level above which a speaker's own track counts as audible (−46 dBFS). */
 const AUDIBLE = 0.005;

@@ -1,10 +1,10 @@
-import type { MixOutput } from './outputs/output';
+import type { MixOutput } from './output';
 import path from 'node:path';
-import type { Logger } from '../shared/log';
-import type { ChunkEntry } from '../contracts/manifest';
+import type { Logger } from '../../shared/log';
+import type { ChunkEntry } from '../../contracts/manifest';
 import { SegmentingEncoder } from './encoder';
-import { SAMPLE_RATE } from './timeline';
-import type { Uploader } from './uploader';
+import { SAMPLE_RATE } from '../pipeline/timeline';
+import type { Uploader } from '../spool/uploader';
 
 /**
  * One lossless stream (a speaker's own track, or the mix) as FLAC chunks on the recording's

@@ -1,8 +1,8 @@
 import { createReadStream, statSync } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
-import type { Logger } from '../shared/log';
-import { metrics } from '../shared/metrics';
-import type { RecordingStore } from '../storage/recording-store';
+import type { Logger } from '../../shared/log';
+import { metrics } from '../../shared/metrics';
+import type { RecordingStore } from '../../storage/recording-store';
 
 export interface UploadItem {
   /** Key relative to the recording (its type and cache policy come from the table of recording files). */

@@ -2,8 +2,8 @@ import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import type { Logger } from '../shared/log';
-import { SAMPLE_RATE } from './timeline';
+import type { Logger } from '../../shared/log';
+import { SAMPLE_RATE } from '../pipeline/timeline';
 
 export interface ClosedSegment {
   /** Absolute path of the finished file in the spool. */

@@ -1,4 +1,4 @@
-import { renderPlaylist, type PlaylistSegment } from '../shared/hls-playlist';
+import { renderPlaylist, type PlaylistSegment } from '../../shared/hls-playlist';
 
 export type { PlaylistSegment };
 

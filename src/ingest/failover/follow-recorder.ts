@@ -1,5 +1,5 @@
-import type { Control } from '../shared/control';
-import type { Logger } from '../shared/log';
+import type { Control } from '../../shared/control';
+import type { Logger } from '../../shared/log';
 
 const POLL_MS = 250;
 /** How long a live recorder may take to beat again after Redis came back. */

@@ -1,5 +1,5 @@
-import { STOP_REASONS, type StopReason } from '../contracts/lifecycle';
-import type { Logger } from '../shared/log';
+import { STOP_REASONS, type StopReason } from '../../contracts/lifecycle';
+import type { Logger } from '../../shared/log';
 
 /** What LiveKit says of the room now: null when it has no room of that name. */
 export interface RoomState {

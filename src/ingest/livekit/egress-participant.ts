@@ -10,11 +10,11 @@ import {
   TrackKind,
 } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
-import type { Config } from '../config';
-import type { Logger } from '../shared/log';
+import type { Config } from '../../config';
+import type { Logger } from '../../shared/log';
 import { openTrackAudio, TrackAudioReader } from './ffi-audio';
 import { receiveStats, ReceiveStats } from './receive-stats';
-import { SAMPLE_RATE } from './timeline';
+import { SAMPLE_RATE } from '../pipeline/timeline';
 
 export interface TrackAudio {
   identity: string;

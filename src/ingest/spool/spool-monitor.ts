@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
-import type { Logger } from '../shared/log';
-import { metrics } from '../shared/metrics';
+import type { Logger } from '../../shared/log';
+import { metrics } from '../../shared/metrics';
 
 export type SpoolHealth = 'ok' | 'low' | 'critical';
 

@@ -1,17 +1,17 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
-import type { Config } from '../config';
-import type { RecordJob } from '../contracts/jobs';
-import { SAMPLE_RATE } from '../contracts/audio';
-import { rel, safeKey } from '../contracts/layout';
-import { STOP_REASONS, transition } from '../contracts/lifecycle';
-import type { Manifest } from '../contracts/manifest';
-import type { Logger } from '../shared/log';
-import { RecordingStore } from '../storage/recording-store';
-import { HlsPlaylists } from './playlists';
+import type { Config } from '../../config';
+import type { RecordJob } from '../../contracts/jobs';
+import { SAMPLE_RATE } from '../../contracts/audio';
+import { rel, safeKey } from '../../contracts/layout';
+import { STOP_REASONS, transition } from '../../contracts/lifecycle';
+import type { Manifest } from '../../contracts/manifest';
+import type { Logger } from '../../shared/log';
+import { RecordingStore } from '../../storage/recording-store';
+import { HlsPlaylists } from '../outputs/playlists';
 import { findResumePoint, readSegments, ResumePoint } from './resume';
-import { recoverSpool } from './spool-recovery';
-import { Uploader } from './uploader';
+import { recoverSpool } from '../spool/spool-recovery';
+import { Uploader } from '../spool/uploader';
 
 /** Where every ingest process of this machine spools one recording (a folder per process below it). */
 export const recordingSpoolDir = (cfg: Pick<Config, 'SPOOL_DIR'>, room: string, recordingId: string) => path.join(cfg.SPOOL_DIR, safeKey(room), recordingId);

@@ -3,7 +3,7 @@
  * mixer reads finished slices off it. Positions are sample counts at 48 kHz from the recording's
  * start, so an hour-long room cannot drift by frame rounding.
  */
-import { SAMPLE_RATE } from '../contracts/audio'; export { SAMPLE_RATE };
+import { SAMPLE_RATE } from '../../contracts/audio'; export { SAMPLE_RATE };
 
 export class RecordingClock {
   /** performance.now() at timeline position 0. */

@@ -1,10 +1,10 @@
 import type { RoomServiceClient } from 'livekit-server-sdk';
-import { GAP_REASONS, STOP_REASONS, stopReasonOf, type StopReason } from '../contracts/lifecycle';
-import type { Manifest } from '../contracts/manifest';
-import type { Logger } from '../shared/log';
-import type { Bucket } from '../storage/objects';
-import { listIndex } from '../storage/recording-index';
-import { RecordingStore } from '../storage/recording-store';
+import { GAP_REASONS, STOP_REASONS, stopReasonOf, type StopReason } from '../../contracts/lifecycle';
+import type { Manifest } from '../../contracts/manifest';
+import type { Logger } from '../../shared/log';
+import type { Bucket } from '../../storage/objects';
+import { listIndex } from '../../storage/recording-index';
+import { RecordingStore } from '../../storage/recording-store';
 import type { SessionHooks } from './egress-participant';
 import { SessionGuard } from './session-guard';
 

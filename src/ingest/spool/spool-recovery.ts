@@ -1,15 +1,15 @@
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { rel } from '../contracts/layout';
-import type { Manifest } from '../contracts/manifest';
-import { decodePcm } from '../shared/ffmpeg';
-import { concatPcm } from '../shared/wav';
-import type { Logger } from '../shared/log';
-import { addChunk } from './flac-chunks';
-import { readFragments, wholeFragmentsLength as wholeLength } from './outputs/fmp4';
-import type { PlaylistSegment } from './playlists';
-import { SAMPLE_RATE } from '../contracts/audio';
+import { rel } from '../../contracts/layout';
+import type { Manifest } from '../../contracts/manifest';
+import { decodePcm } from '../../shared/ffmpeg';
+import { concatPcm } from '../../shared/wav';
+import type { Logger } from '../../shared/log';
+import { addChunk } from '../outputs/flac-chunks';
+import { readFragments, wholeFragmentsLength as wholeLength } from '../outputs/fmp4';
+import type { PlaylistSegment } from '../outputs/playlists';
+import { SAMPLE_RATE } from '../../contracts/audio';
 import type { Uploader } from './uploader';
 
 /**
