@@ -51,7 +51,7 @@ export function parsePlaylist(text: string): PlaylistEntry[] {
     else if (line.startsWith('#EXTINF:')) dur = parseFloat(line.slice(8));
     else if (line === '#EXT-X-DISCONTINUITY') disc = true;
     else if (line && !line.startsWith('#')) {
-      const m = /(\d+)\.ts$/.exec(line);
+      const m = /(\d+)\.(?:ts|m4s)$/.exec(line); // MPEG-TS before LL-HLS, CMAF since
       const prev = out[out.length - 1];
       const at = pdt ?? (prev ? prev.pdtMs + prev.durS * 1000 : NaN);
       if (m) out.push({ seq: Number(m[1]), uri: line, pdtMs: at, durS: dur, discontinuity: disc });

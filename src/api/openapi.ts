@@ -162,8 +162,17 @@ export function openApiDocument(cfg: Pick<Config, 'PUBLIC_BASE_URL'>) {
       '/v1/rooms/{room}/recordings/{recordingId}/download/all.zip': { get: { summary: 'Every speaker file and transcript as one zip, streamed (host)', security: [{ livekitToken: [] }], parameters: [room, recordingId], responses: { '200': binary(['application/zip'], 'Zip'), ...errors } } },
       '/v1/rooms/{room}/recordings/{recordingId}/{file}': {
         get: {
-          summary: 'Recording files for players and pages (hls/live.m3u8, hls/index.m3u8, hls/seg_NNNNNN.ts, manifest.json, final/*, transcript/*, replay/*): who may read each and how long caches keep it come from the table of recording files',
-          parameters: [room, recordingId, p('file', 'File path within the recording', { type: 'string', anyOf: SERVED.map((k) => ({ pattern: k.pattern.source })) }), ...credentials],
+          summary: 'Recording files for players and pages (hls/live.m3u8, hls/index.m3u8, hls/init.mp4, hls/seg_NNNNNN.m4s, hls/seg_NNNNNN.pK.m4s (LL-HLS parts, live only), manifest.json, final/*, transcript/*, replay/*): who may read each and how long caches keep it come from the table of recording files',
+          parameters: [
+            room,
+            recordingId,
+            p('file', 'File path within the recording', { type: 'string', anyOf: SERVED.map((k) => ({ pattern: k.pattern.source })) }),
+            // LL-HLS (RFC 8216bis 6.2.5): on a live recording's playlists only.
+            { name: '_HLS_msn', in: 'query', required: false, description: 'Blocking reload: answer once this media sequence number (and _HLS_part) exists (held up to 12 s)', schema: { type: 'integer', minimum: 0 } },
+            { name: '_HLS_part', in: 'query', required: false, description: 'Blocking reload: the part of _HLS_msn to wait for', schema: { type: 'integer', minimum: 0 } },
+            { name: '_HLS_skip', in: 'query', required: false, description: 'Delta update: segments older than CAN-SKIP-UNTIL replaced by EXT-X-SKIP', schema: { enum: ['YES', 'v2'] } },
+            ...credentials,
+          ],
           responses: { '200': binary([...new Set(SERVED.map((k) => k.contentType))], 'The file'), ...errors },
         },
       },

@@ -305,7 +305,7 @@ export class Recording {
     await Promise.all(this.outputs.map((o) => o.close()));
     await this.uploader.drain();
     const handedOver = this.handingOver;
-    this.hls.publish(!handedOver, true);
+    this.hls.publish(!handedOver);
     const durationMs = Math.round((end / SAMPLE_RATE) * 1000);
     this.store.update((m) => {
       m.durationMs = durationMs;

@@ -9,6 +9,8 @@ import { edgeStreamKey } from '../../src/contracts/live-edge';
 import { PORT_SHIFT, testAppEnv } from '../support/env';
 import { RoomcastProcess } from '../support/roomcast-process';
 import { runScenario, sleep } from '../support/scenario';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../support/live-listener';
 
 /**
  * The live edge's LL-HLS on the real stack (LiveKit, a bot, the recorder, Redis, two api processes):
@@ -33,6 +35,30 @@ interface Measured {
   segment: { duration: number; decodedSeconds: number };
   errors: Record<string, number>;
   after: string;
+  rewind: { playing: number; back: number; shown: string; backAt: number; live: number };
+}
+
+/** The live page in Chromium: it plays at the edge, rewinds 8 s on request, shows it, and goes back to live. */
+async function rewind(): Promise<Measured['rewind']> {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${api1}/v1/rooms/${room}/live`);
+    const behind = () => page.evaluate(() => (window as any).roomcastLive.behindLiveSeconds() as number);
+    await page.waitForFunction(() => { const a = document.getElementById('audio') as HTMLAudioElement; return a.currentTime > 1 && !a.paused; }, null, { timeout: 10_000 });
+    const playing = await behind();
+    const before = await page.evaluate(() => (document.getElementById('audio') as HTMLAudioElement).currentTime);
+    await page.evaluate(() => (window as any).roomcastLive.seekBack(8));
+    await sleep(1500);
+    const back = await behind();
+    const shown = await page.evaluate(() => document.getElementById('behind')!.textContent ?? '');
+    const backAt = before - (await page.evaluate(() => (document.getElementById('audio') as HTMLAudioElement).currentTime));
+    await page.evaluate(() => (window as any).roomcastLive.goLive());
+    await sleep(1500);
+    return { playing, back, shown, backAt, live: await behind() };
+  } finally {
+    await browser.close();
+  }
 }
 let got: Measured;
 
@@ -62,10 +88,10 @@ beforeAll(async () => {
   await runScenario({
     env,
     room,
-    speakers: [{ identity: 'ann', freq: 1000, presence: [[0, 22_000]] }],
-    bursts: Array.from({ length: 10 }, (_, k) => ({ speaker: 'ann', freq: 1000, atMs: 1_000 + 2_000 * k, durMs: 300, dbfs: -10 })),
+    speakers: [{ identity: 'ann', freq: 1000, presence: [[0, 30_000]] }],
+    bursts: Array.from({ length: 14 }, (_, k) => ({ speaker: 'ann', freq: 1000, atMs: 1_000 + 2_000 * k, durMs: 300, dbfs: -10 })),
     events: [],
-    endMs: 22_000,
+    endMs: 30_000,
     during: async (_stopped, epochMs) => {
       const status = (await (await fetch(`${api1}/v1/rooms/${room}/live/status`)).json()) as { recordingId: string; playlist: string };
       const base = `/v1/rooms/${room}/recordings/${status.recordingId}/hls`;
@@ -108,7 +134,7 @@ beforeAll(async () => {
       const errors: Record<string, number> = {};
       for (const q of ['_HLS_part=1', '_HLS_msn=999999', '_HLS_msn=abc', '_HLS_msn=1&_HLS_part=-1', '_HLS_skip=maybe']) errors[q] = (await fetch(`${api1}${base}/index.m3u8?${q}`)).status;
       errors['part far ahead'] = (await fetch(`${api1}${base}/seg_999999.p0.m4s`)).status;
-      got = { playlist, text, blocked, delta: { text: deltaText, full: last }, partBytes, segment: { duration: whole.duration, decodedSeconds }, errors, after: '' };
+      got = { playlist, text, blocked, delta: { text: deltaText, full: last }, partBytes, segment: { duration: whole.duration, decodedSeconds }, errors, after: '', rewind: await rewind() };
     },
   });
   // After the room: S3's VOD playlist, no parts.
@@ -196,4 +222,15 @@ test('bad LL-HLS requests get a 400, a part that will not exist a 404; after the
   expect(got.after).toContain('#EXT-X-ENDLIST');
   expect(got.after).toContain('#EXT-X-PLAYLIST-TYPE:VOD');
   expect(got.after).not.toContain('#EXT-X-PART:');
+});
+
+test('live rewind: the live page goes 8 s back on request, says how far behind live it is, and back to live', () => {
+  const r = got.rewind;
+  console.log(`rewind: ${JSON.stringify(r)}`);
+  expect(r.playing).toBeLessThan(1.5);
+  expect(r.back).toBeGreaterThan(6);
+  expect(r.back).toBeLessThan(10.5);
+  expect(r.backAt).toBeGreaterThan(5);
+  expect(r.shown).toMatch(/^\d+ s behind live$/);
+  expect(r.live).toBeLessThan(1.5);
 });

@@ -86,7 +86,9 @@ export class EdgeState {
       this.partTarget = meta.partTarget;
       this.targetDuration = meta.targetDuration;
       if (bytes) this.init = bytes;
-      // What an earlier run cut from here on never became a segment in S3: the new run cuts it anew.
+      // A segment the earlier run had open but that S3 has (a hand-over: closed without a last part)
+      // is whole; what it cut from firstMsn on never became a segment in S3: the new run cuts it anew.
+      if (this.open && this.open.seq < meta.firstMsn) this.closeOpen();
       this.segments = this.segments.filter((s) => s.seq < meta.firstMsn);
       this.open = null;
       this.nextDiscontinuity = meta.discontinuity;

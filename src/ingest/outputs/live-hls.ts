@@ -107,11 +107,14 @@ export class LiveHlsOutput implements MixOutput {
     this.encoder.kill();
   }
 
-  /** The S3 playlists, and for an ended or handed-over stream, the live edge's end. */
-  publish(ended: boolean, final = false): void {
+  /**
+   * The S3 playlists; once the recording has ended, the live edge's end too. A hand-over sends no
+   * end: the next recorder's run goes on (an end would put ENDLIST in front of live players).
+   */
+  publish(ended: boolean): void {
     this.o.uploader.enqueue({ key: rel.eventPlaylist, body: this.playlists.event(ended), live: !ended });
     this.o.uploader.enqueue({ key: rel.livePlaylist, body: this.playlists.live(ended), live: !ended });
-    if (final) this.o.edge?.publish({ t: 'end' });
+    if (ended) this.o.edge?.publish({ t: 'end' });
   }
 
   private segmentFile(msn: number): string {
