@@ -33,6 +33,7 @@ import { RoomcastProcess } from '../test/support/roomcast-process';
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '3' }, listeners: { type: 'string', default: '5000' }, 'load-seconds': { type: 'string', default: '20' }, 'wrk-seconds': { type: 'string', default: '10' }, connections: { type: 'string', default: '50' } } });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let METRICS_TOKEN = '';
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 async function main() {
@@ -40,6 +41,7 @@ async function main() {
   await stackUp(settings);
   const env = { ...stackAppEnv(settings), LOG_LEVEL: 'warn' };
   const cfg = loadConfig({ ...process.env, ...env });
+  METRICS_TOKEN = cfg.METRICS_TOKEN ?? '';
   const roomcast = new RoomcastProcess('bench-roomcast', { ...env, METRICS_PORT: '8185' });
   await roomcast.start();
   const redis = redisConnection(cfg);
@@ -95,21 +97,21 @@ async function main() {
       const p = parts.list.find((x) => x.fromMs <= sent + 100 && sent + 100 < x.fromMs + x.durationMs);
       if (p) toPart.push((p.addedAtMs - sent) / 1000);
     }
-    const answer = await answerSeconds('', 'http://127.0.0.1:8185/metrics');
+    const answer = await answerSeconds('http://127.0.0.1:8185/metrics');
     const ll = pct(delays.ll, 50);
     const hb = pct(holdBack, 50);
     const mixWait = cfg.MIX_LATENCY_MS / 1000 + 0.05;
     const part = pct(toPart, 50);
-    const rest = ll - part - answer - hb;
     console.log(`\n| LL-HLS hop (p50) | seconds | share |`);
     console.log('|---|---|---|');
     const row = (what: string, x: number) => console.log(`| ${what} | ${x.toFixed(3)} | ${((100 * x) / ll).toFixed(0)} % |`);
-    row(`tone sent → its part in Redis (measured), of which the mixer's wait for late audio (MIX_LATENCY_MS + half a 100 ms tick, configured)`, part);
-    row(`  the mixer's wait (configured)`, mixWait);
-    row(`  LiveKit + jitter buffer, encoder, the part filling up (the rest of the above)`, part - mixWait);
-    row(`blocked reload answered after the part reached the api (api's histogram, mean)`, answer);
-    row(`hls.js behind the live edge (its latency, sampled each second)`, hb);
-    row(`the rest: part and playlist fetch, audio output, detection`, rest);
+    row(`tone sent → its part in Redis (measured)`, part);
+    row(`  of which the mixer's wait for late audio (MIX_LATENCY_MS + half a 100 ms tick, configured)`, mixWait);
+    row(`  of which LiveKit + jitter buffer, the encoder, the part filling up (the rest)`, part - mixWait);
+    row(`part in Redis → heard (the rest of the total)`, ll - part);
+    row(`  of which the api answering the blocked reload after the part reached it (api's histogram, mean)`, answer);
+    row(`  of which hls.js's hold-back behind the newest part's end, part and playlist fetch, audio output (the rest)`, ll - part - answer);
+    console.log(`hls.js's own latency estimate (behind its live edge, sampled each second): p50 ${hb.toFixed(3)} s (PART-HOLD-BACK 0.64 s)`);
     row(`total (tone sent → heard)`, ll);
     parts.stop();
     await browser.close();
@@ -117,7 +119,7 @@ async function main() {
 
     const active = (await control.getActive(room))!;
     const rec = `/v1/rooms/${room}/recordings/${active.recordingId}`;
-    if (Number(values.listeners) > 0) await blockedListeners(env, cfg, rec, active.recordingId, Number(values.listeners), Number(values['load-seconds']));
+    for (const n of values.listeners.split(',').map(Number).filter((x) => x > 0)) await blockedListeners(env, cfg, rec, active.recordingId, n, Number(values['load-seconds']));
 
     // 3. wrk against one api process, while the room is still live.
     const playlist = await (await fetch(`${cfg.PUBLIC_BASE_URL}${rec}/hls/live.m3u8`)).text();
@@ -176,9 +178,19 @@ function followParts(cfg: Config, recordingId: string) {
   return { list, byPoint, stop: () => { stopped = true; redis.disconnect(); } };
 }
 
+/** A roomcast process's /metrics (its own listener; the stack sets a token). */
+async function metricsText(url: string): Promise<string> {
+  try {
+    const res = await fetch(url, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } });
+    return await res.text();
+  } catch {
+    return '';
+  }
+}
+
 /** The api's mean time from a part reaching it to the blocked requests for it being answered. */
-async function answerSeconds(base: string, metricsUrl?: string): Promise<number> {
-  const text = await (await fetch(metricsUrl ?? `${base}/metrics`)).text().catch(() => '');
+async function answerSeconds(metricsUrl: string): Promise<number> {
+  const text = await metricsText(metricsUrl);
   const sum = Number(/roomcast_edge_part_answer_seconds_sum (\S+)/.exec(text)?.[1] ?? NaN);
   const count = Number(/roomcast_edge_part_answer_seconds_count (\S+)/.exec(text)?.[1] ?? NaN);
   return count > 0 ? sum / count : NaN;
@@ -191,7 +203,7 @@ async function answerSeconds(base: string, metricsUrl?: string): Promise<number>
 async function blockedListeners(env: Record<string, string>, cfg: Config, rec: string, recordingId: string, n: number, seconds: number) {
   const port = 8183;
   const metricsPort = 8184;
-  const api = new RoomcastProcess('bench-api-edge', { ...env, API_PORT: String(port), METRICS_PORT: String(metricsPort), HLS_RATE_LIMIT_PER_MINUTE: '100000000', RATE_LIMIT_PER_MINUTE: '100000000' }, ['api']);
+  const api = new RoomcastProcess('bench-api-edge', { ...env, API_PORT: String(port), METRICS_PORT: String(metricsPort), HLS_RATE_LIMIT_PER_MINUTE: '100000000', RATE_LIMIT_PER_MINUTE: '100000000', ...(process.env.BENCH_API_NODE_ARGS ? { ROOMCAST_NODE_ARGS: process.env.BENCH_API_NODE_ARGS } : {}) }, ['api']);
   await api.start();
   const parts = followParts(cfg, recordingId);
   const url = `http://127.0.0.1:${port}${rec}/hls/index.m3u8`;
@@ -202,13 +214,15 @@ async function blockedListeners(env: Record<string, string>, cfg: Config, rec: s
     const after: number[] = [];
     let answered = 0;
     let failed = 0;
+    let inFlight = 0;
     let stop = false;
     const hintOf = (text: string) => /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="seg_(\d+)\.p(\d+)\.m4s"/.exec(text);
     const listener = async () => {
       let h = hintOf(first);
       while (!stop && h) {
         try {
-          const res = await fetch(`${url}?_HLS_msn=${Number(h[1])}&_HLS_part=${Number(h[2])}&_HLS_skip=YES`);
+          inFlight++;
+          const res = await fetch(`${url}?_HLS_msn=${Number(h[1])}&_HLS_part=${Number(h[2])}&_HLS_skip=YES`).finally(() => inFlight--);
           const text = await res.text();
           const at = Date.now();
           if (!res.ok) throw new Error(String(res.status));
@@ -228,19 +242,18 @@ async function blockedListeners(env: Record<string, string>, cfg: Config, rec: s
     const rssLoad: number[] = [];
     while (Date.now() < started + seconds * 1000) {
       await sleep(1000);
-      const m = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text().catch(() => '');
-      held.push(Number(/roomcast_edge_blocked_reloads (\S+)/.exec(m)?.[1] ?? 0));
+      held.push(inFlight);
       rssLoad.push(rss());
     }
     stop = true;
-    const serverSide = await answerSeconds('', `http://127.0.0.1:${metricsPort}/metrics`);
+    const serverSide = await answerSeconds(`http://127.0.0.1:${metricsPort}/metrics`);
     await Promise.race([Promise.all(all), sleep(15_000)]);
     const perSec = answered / seconds;
     console.log(`\n## ${n} blocked-reload listeners on one api process (${seconds} s, loopback, the listeners in this process on the same 2 cores)`);
-    console.log('| listeners | held (median of 1 s samples) | answers/s | from part in Redis to answer, client side p50 / p99 | api side mean | failed | api RSS idle → under load |');
+    console.log('| listeners | requests open (median of 1 s samples) | answers/s (needed: listeners × 4.7) | from part in Redis to answer, client side p50 / p99 | api side mean | failed | api RSS idle → under load |');
     console.log('|---|---|---|---|---|---|---|');
     console.log(`| ${n} | ${pct(held, 50)} | ${perSec.toFixed(0)} | ${pct(after, 50)} / ${pct(after, 99)} ms | ${(serverSide * 1000).toFixed(1)} ms | ${failed} | ${rssIdle.toFixed(0)} → ${pct(rssLoad, 50).toFixed(0)} MB (${(((pct(rssLoad, 50) - rssIdle) * 1024) / n).toFixed(1)} KB per listener) |`);
-    const edgeBytes = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text().then((m) => Number(/roomcast_edge_bytes (\S+)/.exec(m)?.[1] ?? NaN)).catch(() => NaN);
+    const edgeBytes = Number(/roomcast_edge_bytes (\S+)/.exec(await metricsText(`http://127.0.0.1:${metricsPort}/metrics`))?.[1] ?? NaN);
     console.log(`Edge memory for the room (parts kept in memory, roomcast_edge_bytes): ${(edgeBytes / 1024).toFixed(0)} KB`);
   } finally {
     parts.stop();

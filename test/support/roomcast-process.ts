@@ -20,7 +20,9 @@ export class RoomcastProcess {
   async start(): Promise<void> {
     mkdirSync(ARTIFACTS, { recursive: true });
     const log = openSync(path.join(ARTIFACTS, `${this.name}.log`), 'a');
-    const args = [path.join(ROOT, 'bin', 'roomcast'), 'start', ...this.roles.flatMap((r) => ['--role', r])];
+    // ROOMCAST_NODE_ARGS: flags for node itself (a bench's --cpu-prof, which NODE_OPTIONS refuses).
+    const nodeArgs = (this.env.ROOMCAST_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const args = [...nodeArgs, path.join(ROOT, 'bin', 'roomcast'), 'start', ...this.roles.flatMap((r) => ['--role', r])];
     this.child = spawn(process.execPath, args, { env: { ...process.env, ...this.env }, stdio: ['ignore', log, log] });
     // The system under test runs at normal priority, not at the test clients' (client-priority.ts).
     try {

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../shared/log';
 import { metrics } from '../../shared/metrics';
@@ -50,6 +50,9 @@ export class LiveHlsOutput implements MixOutput {
   private toSkip = AAC_PRIMING_SAMPLES;
   private init: Buffer | undefined;
   private readonly firstSeq: number;
+  /** The segment being written to the spool, part by part (never a sync write on the event loop). */
+  private file: { msn: number; stream: WriteStream } | undefined;
+  private readonly writing = new Set<Promise<void>>();
   readonly partTarget: number;
   private readonly targetDuration: number;
 
@@ -101,10 +104,12 @@ export class LiveHlsOutput implements MixOutput {
   async close(): Promise<void> {
     await this.encoder.close();
     this.cutter.end();
+    await Promise.all([...this.writing]);
   }
 
   kill(): void {
     this.encoder.kill();
+    this.file?.stream.destroy();
   }
 
   /**
@@ -123,7 +128,8 @@ export class LiveHlsOutput implements MixOutput {
 
   private onPart(p: CutPart): void {
     // The spool keeps whole parts: a crash leaves a segment that plays up to its last part.
-    appendFileSync(this.segmentFile(p.msn), p.bytes);
+    if (this.file?.msn !== p.msn) this.file = { msn: p.msn, stream: createWriteStream(this.segmentFile(p.msn)) };
+    this.file.stream.write(p.bytes);
     this.o.edge?.publish(
       { t: 'part', msn: p.msn, part: p.part, duration: p.samples / SAMPLE_RATE, segmentStartMs: this.o.startedAtMs + (p.segmentStart / SAMPLE_RATE) * 1000, last: p.last, partTarget: this.partTarget, targetDuration: this.targetDuration },
       p.bytes,
@@ -131,6 +137,24 @@ export class LiveHlsOutput implements MixOutput {
   }
 
   private onSegment(s: CutSegment): void {
+    const file = this.file;
+    this.file = undefined;
+    if (file?.msn !== s.msn) return;
+    const written = new Promise<void>((resolve) => {
+      file.stream.once('error', (err) => {
+        this.o.log.error({ err, msn: s.msn }, 'HLS segment not written to the spool');
+        resolve();
+      });
+      file.stream.end(() => {
+        this.upload(s);
+        resolve();
+      });
+    });
+    this.writing.add(written);
+    void written.then(() => this.writing.delete(written));
+  }
+
+  private upload(s: CutSegment): void {
     const key = rel.hlsSegment(s.msn);
     const closedAt = performance.now();
     this.o.uploader.enqueue({

@@ -40,14 +40,15 @@
     state.playlist = playlist;
     if (window.Hls && window.Hls.isSupported()) {
       // LL-HLS: hls.js follows the parts and holds PART-HOLD-BACK (3 parts, ~0.64 s) behind the
-      // edge; keepUp() below (not hls.js) speeds up when it falls behind. A listener who rewound
-      // stays where they are until they go back to live.
+      // edge; keepUp() below (not hls.js) speeds up when it falls behind. hls.js would add 1 s to its
+      // target after every stall (a busy CPU, a slow part) and stay there; a stall here is caught up
+      // instead. A listener who rewound stays where they are until they go back to live.
       // ?ll=0 plays it as a player that knows nothing of parts would (plain HLS, 3 s behind the
       // edge: how roomcast played before LL-HLS; bench/listening.ts compares the two).
       const plain = params.get('ll') === '0';
       const hls = new window.Hls(plain
         ? { lowLatencyMode: false, liveSyncDuration: 3, liveMaxLatencyDuration: 8, maxLiveSyncPlaybackRate: 1.2, backBufferLength: 30, maxBufferLength: 10, manifestLoadingMaxRetry: 10, levelLoadingMaxRetry: 10 }
-        : { lowLatencyMode: true, maxLiveSyncPlaybackRate: 1, backBufferLength: 30, maxBufferLength: 10, manifestLoadingMaxRetry: 10, levelLoadingMaxRetry: 10 });
+        : { lowLatencyMode: true, maxLiveSyncPlaybackRate: 1, liveSyncOnStallIncrease: 0, backBufferLength: 30, maxBufferLength: 10, manifestLoadingMaxRetry: 10, levelLoadingMaxRetry: 10 });
       hls.on(window.Hls.Events.ERROR, (_e, data) => {
         console.warn('hls.js:', data.type, data.details, data.fatal ? '(fatal)' : '');
         if (!data.fatal) return;
