@@ -253,7 +253,7 @@ async function blockedListeners(env: Record<string, string>, cfg: Config, rec: s
     console.log('| listeners | requests open (median of 1 s samples) | answers/s (needed: listeners × 4.7) | from part in Redis to answer, client side p50 / p99 | api side mean | failed | api RSS idle → under load |');
     console.log('|---|---|---|---|---|---|---|');
     console.log(`| ${n} | ${pct(held, 50)} | ${perSec.toFixed(0)} | ${pct(after, 50)} / ${pct(after, 99)} ms | ${(serverSide * 1000).toFixed(1)} ms | ${failed} | ${rssIdle.toFixed(0)} → ${pct(rssLoad, 50).toFixed(0)} MB (${(((pct(rssLoad, 50) - rssIdle) * 1024) / n).toFixed(1)} KB per listener) |`);
-    const edgeBytes = Number(/roomcast_edge_bytes (\S+)/.exec(await metricsText(`http://127.0.0.1:${metricsPort}/metrics`))?.[1] ?? NaN);
+    const edgeBytes = Number(/^roomcast_edge_bytes (\S+)/m.exec(await metricsText(`http://127.0.0.1:${metricsPort}/metrics`))?.[1] ?? NaN);
     console.log(`Edge memory for the room (parts kept in memory, roomcast_edge_bytes): ${(edgeBytes / 1024).toFixed(0)} KB`);
   } finally {
     parts.stop();

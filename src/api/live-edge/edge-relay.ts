@@ -58,7 +58,7 @@ export class EdgeRelay {
     const w = this.watched.get(recordingId);
     if (!w) return false;
     const run = w.state.run;
-    const done = () => ready(w.state) || w.state.ended || (w.state.run !== run && !!w.state.latest);
+    const done = () => ready(w.state) || w.state.ended || (w.state.run !== run && w.state.partsThisRun > 0);
     if (done()) return true;
     metrics.edgeListeners.inc();
     try {

@@ -52,6 +52,8 @@ export class EdgeState {
   ended = false;
   /** Counts encoder runs seen: a blocked request across a resume is answered by the new run's first part. */
   run = 0;
+  /** Parts the current run has cut so far. */
+  partsThisRun = 0;
   private segments: Segment[] = [];
   private open: OpenSegment | null = null;
   private nextDiscontinuity = false;
@@ -83,6 +85,7 @@ export class EdgeState {
   apply(meta: EdgeMeta, bytes: Buffer | undefined): void {
     if (meta.t === 'run') {
       this.run++;
+      this.partsThisRun = 0;
       this.partTarget = meta.partTarget;
       this.targetDuration = meta.targetDuration;
       if (bytes) this.init = bytes;
@@ -116,6 +119,7 @@ export class EdgeState {
     if (meta.part !== this.open.parts.length) return;
     this.open.parts.push(bytes);
     this.open.partDurations.push(meta.duration);
+    this.partsThisRun++;
     if (meta.last) this.closeOpen();
   }
 
