@@ -107,6 +107,12 @@ test('a playlist is rendered as of the requested part: two api processes answer 
   expect(ahead.render({ at })).toBe(behind.render({ at }));
   expect(ahead.render({ at, skip: true, uriQuery: 'token=x' })).toBe(behind.render({ at, skip: true, uriQuery: 'token=x' }));
   expect(ahead.render({})).not.toBe(behind.render({}));
+  // A private room's credentials go on every URI a player follows: init, segments, parts, the hint.
+  const priv = behind.render({ at, uriQuery: 'token=x' });
+  const uris = [...priv.matchAll(/URI="([^"]+)"/g)].map((m) => m[1]).concat(priv.split('\n').filter((l) => l && !l.startsWith('#')));
+  expect(uris.length).toBeGreaterThan(10);
+  for (const u of uris) expect(u).toMatch(/\?token=x$/);
+  expect(behind.render({ at })).not.toContain('token=');
   // A part past a whole segment's last is the next segment's first; segment 3 is not there yet for one of them.
   expect(ahead.normalize({ msn: 1, part: 9 })).toEqual({ msn: 2, part: 0 });
   expect(behind.reached({ msn: 3, part: 0 })).toBe(false);

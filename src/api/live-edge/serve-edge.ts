@@ -29,7 +29,14 @@ const SEGMENT_NAME = /^hls\/seg_(\d{6})\.m4s$/;
  */
 export async function serveFromEdge(deps: ApiDeps, r: RecordingContext, relKey: string, file: FileMatch, req: express.Request, res: express.Response, cacheControl: string): Promise<boolean> {
   if (!deps.edge) return false;
-  const state = await deps.edge.state(r.prefix, r.recordingId);
+  let state = await deps.edge.state(r.prefix, r.recordingId);
+  // A recording that has just started has no edge stream until its encoder's first frame: a player
+  // that asks for the playlist then waits for it (S3 has no playlist yet either: a 404 makes
+  // players back off for seconds).
+  for (const until = Date.now() + EDGE_HOLD_MS; !state && file.kind.name === 'hls.playlist' && !r.manifest.hls.segments && Date.now() < until; ) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    state = await deps.edge.state(r.prefix, r.recordingId);
+  }
   if (!state) {
     if (file.kind.name === 'hls.part') throw new HttpError(404, 'not_found', 'no such part');
     return false;

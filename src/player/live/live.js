@@ -89,28 +89,37 @@
   $('scrub').addEventListener('input', () => { scrubbing = true; });
   $('scrub').addEventListener('change', () => {
     scrubbing = false;
+    userRewound = Number($('scrub').value) < liveEdge() - 5;
     audio.currentTime = Math.min(Number($('scrub').value), liveEdge());
     if (audio.paused) audio.play().catch(() => undefined);
   });
   $('golive').addEventListener('click', () => {
+    userRewound = false;
     audio.currentTime = liveEdge();
     if (audio.paused) audio.play().catch(() => undefined);
   });
-  window.roomcastLive.seekBack = (seconds) => { audio.currentTime = Math.max(seekStart(), liveEdge() - seconds); };
-  window.roomcastLive.goLive = () => { audio.currentTime = liveEdge(); };
+  window.roomcastLive.seekBack = (seconds) => { userRewound = seconds > 5; audio.currentTime = Math.max(seekStart(), liveEdge() - seconds); };
+  window.roomcastLive.goLive = () => { userRewound = false; audio.currentTime = liveEdge(); };
   window.roomcastLive.behindLiveSeconds = () => (state.playlist ? Math.max(0, liveEdge() - audio.currentTime) : null);
   // hls.js speeds up to its target latency only with more than 1 s buffered, which a 0.64 s part
-  // hold-back never has: a listener who tuned in late would stay late. Play 10 % faster (pitch kept)
-  // while more than 150 ms behind the target and some buffer is there, unless they rewound.
+  // hold-back never has: a listener who tuned in late (a stall, a slow start) would stay late. Play
+  // 10 % faster (pitch kept) while 150 ms–1.5 s behind the target, jump to the edge past that,
+  // unless the listener rewound on purpose.
+  let userRewound = false;
   function keepUp() {
     const hls = state.hls;
-    if (!hls || !hls.config.lowLatencyMode || audio.paused) return;
-    const latency = hls.latency;
-    const target = hls.targetLatency;
+    if (!hls || !hls.config.lowLatencyMode || audio.paused || userRewound) {
+      if (audio.playbackRate !== 1) audio.playbackRate = 1;
+      return;
+    }
+    const late = hls.latency - hls.targetLatency;
     const b = audio.buffered;
     const ahead = b && b.length ? b.end(b.length - 1) - audio.currentTime : 0;
-    const rewound = window.roomcastLive.behindLiveSeconds() > 5;
-    const rate = !rewound && latency - target > 0.15 && ahead > 0.3 ? 1.1 : 1;
+    if (late > 1.5 && hls.liveSyncPosition) {
+      audio.currentTime = hls.liveSyncPosition;
+      return;
+    }
+    const rate = late > 0.15 && ahead > 0.3 ? 1.1 : 1;
     if (audio.playbackRate !== rate) audio.playbackRate = rate;
   }
   function renderRewind() {
