@@ -72,13 +72,13 @@ interface Extras {
   blockAcross?: number;
 }
 
-/** A blocking reload for a part the dying recorder will not cut, sent just before a kill. */
+/** A blocking reload for a part the dying recorder will not cut (~1 s ahead of the hint), sent just before a kill. */
 async function holdAcross(d: ReturnType<typeof deployment>, room: string, recordingId: string) {
   const url = `${d.base}/v1/rooms/${room}/recordings/${recordingId}/hls/index.m3u8`;
   const hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="seg_(\d+)\.p(\d+)\.m4s"/.exec(await (await fetch(url)).text());
   if (!hint) throw new Error('the live playlist has no preload hint');
   const sentAt = Date.now();
-  const answer = fetch(`${url}?_HLS_msn=${hint[1]}&_HLS_part=${Number(hint[2]) + 3}`).then(async (r) => ({ status: r.status, body: await r.text(), at: Date.now(), sentAt }));
+  const answer = fetch(`${url}?_HLS_msn=${hint[1]}&_HLS_part=${Number(hint[2]) + 4}`).then(async (r) => ({ status: r.status, body: await r.text(), at: Date.now(), sentAt }));
   return { answer }; // not awaited here: it is answered after the kill
 }
 
@@ -184,7 +184,8 @@ async function replaceIngests(tag: string, signal: NodeJS.Signals, atMs: number[
       const next = d.ingest();
       await next.start(); // the standby that will take over
       all.push(next);
-      await sleep(epoch + at - 100 - Date.now());
+      // The held reload is sent half a second ahead, so reading the playlist first never delays the kill.
+      await sleep(epoch + at - 500 - Date.now());
       const held = extras.blockAcross === i ? await holdAcross(d, room, recordingId) : undefined;
       await sleep(epoch + at - Date.now());
       const t = Date.now();
