@@ -86,9 +86,9 @@ export const FILE_KINDS: readonly FileKind[] = [
   { name: 'manifest', pattern: /^manifest\.json$/, contentType: 'application/json', audience: 'listener', writers: ['ingest'], maxAge: () => 0 },
   { name: 'hls.playlist', pattern: /^hls\/(index|live)\.m3u8$/, contentType: PLAYLIST, audience: 'listener', writers: ['ingest'], maxAge: (live) => (live ? 1 : 300) },
   { name: 'hls.init', pattern: /^hls\/init\.mp4$/, contentType: 'audio/mp4', audience: 'listener', writers: ['ingest'], maxAge: () => YEAR },
-  { name: 'hls.segment', pattern: /^hls\/seg_\d{6}\.m4s$/, contentType: 'audio/mp4', audience: 'listener', writers: ['ingest'], maxAge: () => YEAR },
+  { name: 'hls.segment', pattern: /^hls\/seg_(\d{6})\.m4s$/, contentType: 'audio/mp4', audience: 'listener', writers: ['ingest'], maxAge: () => YEAR },
   // A part exists only at the live edge; after a crash the resumed run may cut the same name anew.
-  { name: 'hls.part', pattern: /^hls\/seg_\d{6}\.p\d{1,2}\.m4s$/, contentType: 'audio/mp4', audience: 'listener', writers: ['ingest'], maxAge: () => 60 },
+  { name: 'hls.part', pattern: /^hls\/seg_(\d{6})\.p(\d{1,2})\.m4s$/, contentType: 'audio/mp4', audience: 'listener', writers: ['ingest'], maxAge: () => 60 },
   { name: 'chunk.mix', pattern: /^mix\/chunk_\d{6}\.flac$/, contentType: 'audio/flac', audience: 'internal', writers: ['ingest'], maxAge: () => YEAR },
   { name: 'chunk.speaker', pattern: new RegExp(`^speakers/${SPEAKER_KEY}/chunk_\\d{6}\\.flac$`), contentType: 'audio/flac', audience: 'internal', writers: ['ingest'], maxAge: () => YEAR },
   ...mixFormats.map((ext): FileKind => ({

@@ -19,8 +19,6 @@ const LlQuery = z
   .passthrough()
   .refine((q) => q._HLS_part === undefined || q._HLS_msn !== undefined, { message: '_HLS_part needs _HLS_msn' });
 
-const PART_NAME = /^hls\/seg_(\d{6})\.p(\d{1,2})\.m4s$/;
-const SEGMENT_NAME = /^hls\/seg_(\d{6})\.m4s$/;
 
 /**
  * A live recording's HLS from this process's live edge (see edge-relay.ts): LL-HLS playlists with
@@ -67,14 +65,13 @@ export async function serveFromEdge(deps: ApiDeps, r: RecordingContext, relKey: 
     return send(file.contentType, state.render({ at, window, skip, uriQuery }));
   }
   if (relKey === rel.hlsInit) return state.init ? send(file.contentType, state.init) : false;
-  const seg = SEGMENT_NAME.exec(relKey);
-  if (seg) {
-    const bytes = state.segment(Number(seg[1]));
+  // Segment and part numbers come from the table's own patterns (contracts/recording-files.ts).
+  if (file.kind.name === 'hls.segment') {
+    const bytes = state.segment(Number(file.match[1]));
     return bytes ? send(file.contentType, bytes) : false;
   }
-  const p = PART_NAME.exec(relKey);
-  if (p) {
-    const point = { msn: Number(p[1]), part: Number(p[2]) };
+  if (file.kind.name === 'hls.part') {
+    const point = { msn: Number(file.match[1]), part: Number(file.match[2]) };
     let bytes = state.part(point.msn, point.part);
     // The preload hint's part (the next one): held until it exists, as LL-HLS players expect.
     const next = state.latest;
