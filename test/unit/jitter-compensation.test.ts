@@ -12,7 +12,7 @@ function readings(periods: Array<{ seconds: number; delayMs: number }>): Receive
   return periods.map(({ seconds, delayMs }) => {
     emitted += seconds * SAMPLE_RATE;
     delay += seconds * SAMPLE_RATE * (delayMs / 1000);
-    return { jitterBufferDelay: delay, jitterBufferEmittedCount: emitted, jitterBufferTargetDelay: 0, concealedSamples: 0, insertedSamplesForDeceleration: 0, removedSamplesForAcceleration: 0 };
+    return { jitterBufferDelay: delay, jitterBufferEmittedCount: emitted, jitterBufferTargetDelay: 0, jitterBufferMinimumDelay: 0, lastPacketReceivedTimestamp: 0, estimatedPlayoutTimestamp: 0, concealedSamples: 0, insertedSamplesForDeceleration: 0, removedSamplesForAcceleration: 0 };
   });
 }
 

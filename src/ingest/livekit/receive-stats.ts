@@ -1,5 +1,5 @@
-import type { FfiEvent, FfiRequest, GetStatsCallback, GetStatsResponse, InboundRtpStreamStats, PartialMessage } from '@livekit/rtc-ffi-bindings';
-import type { RemoteTrack } from '@livekit/rtc-node';
+import type { FfiEvent, FfiRequest, GetStatsCallback, GetStatsResponse, InboundRtpStreamStats, PartialMessage, RtcStats } from '@livekit/rtc-ffi-bindings';
+import type { RemoteTrack, Track } from '@livekit/rtc-node';
 
 /**
  * libwebrtc's receive-side figures for one remote audio track (W3C inbound-rtp stats), cumulative
@@ -11,6 +11,11 @@ export interface ReceiveStats {
   jitterBufferDelay: number;
   jitterBufferEmittedCount: number;
   jitterBufferTargetDelay: number;
+  jitterBufferMinimumDelay: number;
+  /** Epoch ms at which the last packet arrived (0 when none has). */
+  lastPacketReceivedTimestamp: number;
+  /** The sender's NTP clock (epoch ms) of the sample playing now, from RTCP sender reports (0 without one). */
+  estimatedPlayoutTimestamp: number;
   concealedSamples: number;
   insertedSamplesForDeceleration: number;
   removedSamplesForAcceleration: number;
@@ -29,8 +34,8 @@ interface FfiClientLike {
 
 const TIMEOUT_MS = 2000;
 
-/** Reads one remote track's inbound-rtp stats; undefined when there are none (yet, or any more). */
-export async function receiveStats(track: RemoteTrack): Promise<ReceiveStats | undefined> {
+/** One track's WebRTC stats through the FFI (remote or local track); undefined without the FFI's internals. */
+export async function trackStats(track: Track): Promise<RtcStats[] | undefined> {
   const client = (globalThis as unknown as { _ffiClientInstance?: FfiClientLike })._ffiClientInstance;
   const handle = (track as unknown as { ffi_handle?: { handle?: bigint } }).ffi_handle?.handle;
   if (!client || handle === undefined) return undefined;
@@ -43,7 +48,12 @@ export async function receiveStats(track: RemoteTrack): Promise<ReceiveStats | u
   client.request<GetStatsResponse>({ message: { case: 'getStats', value: { trackHandle: handle, requestAsyncId } } });
   const cb = await done;
   if (cb.error) throw new Error(`track stats: ${cb.error}`);
-  for (const s of cb.stats) {
+  return cb.stats;
+}
+
+/** Reads one remote track's inbound-rtp stats; undefined when there are none (yet, or any more). */
+export async function receiveStats(track: RemoteTrack): Promise<ReceiveStats | undefined> {
+  for (const s of (await trackStats(track)) ?? []) {
     if (s.stats.case === 'inboundRtp' && s.stats.value.inbound) return fromInbound(s.stats.value.inbound);
   }
   return undefined;
@@ -54,6 +64,9 @@ function fromInbound(i: InboundRtpStreamStats): ReceiveStats {
     jitterBufferDelay: i.jitterBufferDelay ?? 0,
     jitterBufferEmittedCount: Number(i.jitterBufferEmittedCount ?? 0),
     jitterBufferTargetDelay: i.jitterBufferTargetDelay ?? 0,
+    jitterBufferMinimumDelay: i.jitterBufferMinimumDelay ?? 0,
+    lastPacketReceivedTimestamp: i.lastPacketReceivedTimestamp ?? 0,
+    estimatedPlayoutTimestamp: i.estimatedPlayoutTimestamp ?? 0,
     concealedSamples: Number(i.concealedSamples ?? 0),
     insertedSamplesForDeceleration: Number(i.insertedSamplesForDeceleration ?? 0),
     removedSamplesForAcceleration: Number(i.removedSamplesForAcceleration ?? 0),
