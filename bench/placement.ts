@@ -26,7 +26,7 @@ import { Program, tone } from '../src/demo/program';
 import { SpeakerBot } from '../src/demo/speaker-bot';
 import { openTrackAudio } from '../src/ingest/livekit/ffi-audio';
 import { receiveStats, ReceiveStats } from '../src/ingest/livekit/receive-stats';
-import { JitterCompensation, NOMINAL_DELAY } from '../src/ingest/pipeline/jitter-compensation';
+import { JitterCompensation, NOMINAL_DELAY, READ_EVERY_MS } from '../src/ingest/pipeline/jitter-compensation';
 import { SAMPLE_RATE } from '../src/ingest/pipeline/timeline';
 import { roomService } from '../src/shared/livekit';
 import { stackUp } from '../src/stack/stack';
@@ -122,13 +122,13 @@ function windowMean(t: WitnessTrack, atMs: number, field: 'jitterBufferDelay' | 
 function roomcastDelay(t: WitnessTrack, atMs: number): number | undefined {
   const comp = new JitterCompensation(Infinity);
   let shift: number | undefined;
-  let next = t.readings[0]?.atMs + 1000;
+  let next = t.readings[0]?.atMs + READ_EVERY_MS;
   for (const r of t.readings) {
     if (r.atMs > atMs) break;
     if (r.atMs < next) continue;
     const s = comp.update(r);
     if (s !== undefined) shift = s;
-    next = r.atMs + (comp.settled ? 1000 : 300); // watchJitter's pace
+    next = r.atMs + READ_EVERY_MS;
   }
   return shift === undefined ? undefined : ((NOMINAL_DELAY - shift) / SAMPLE_RATE) * 1000;
 }
