@@ -23,7 +23,8 @@ export interface ScenarioSpeaker {
 
 export interface ScenarioEvent {
   atMs: number;
-  action: 'mute' | 'unmute';
+  /** mute/unmute: by the host (RoomService); republish: the speaker publishes a new microphone track. */
+  action: 'mute' | 'unmute' | 'republish';
   identity: string;
 }
 
@@ -92,9 +93,10 @@ export async function runScenario(o: {
     }
   }
   for (const e of o.events) {
+    const bot = bots.get(e.identity)!;
     steps.push({
       atMs: e.atMs,
-      run: () => rooms.mutePublishedTrack(o.room, e.identity, bots.get(e.identity)!.trackSid!, e.action === 'mute'),
+      run: () => (e.action === 'republish' ? bot.republish() : rooms.mutePublishedTrack(o.room, e.identity, bot.trackSid!, e.action === 'mute')),
     });
   }
   steps.sort((a, b) => a.atMs - b.atMs);
