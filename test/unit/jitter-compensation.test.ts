@@ -5,7 +5,7 @@ import { FramePlacer, RecordingClock, SAMPLE_RATE, SpeakerLane } from '../../src
 
 const ms = (n: number) => (n * SAMPLE_RATE) / 1000;
 
-const ZERO: ReceiveStats = { jitterBufferDelay: 0, jitterBufferEmittedCount: 0, jitterBufferTargetDelay: 0, jitterBufferMinimumDelay: 0, lastPacketReceivedTimestamp: 0, estimatedPlayoutTimestamp: 0, concealedSamples: 0, insertedSamplesForDeceleration: 0, removedSamplesForAcceleration: 0 };
+const ZERO: ReceiveStats = { jitterBufferDelay: 0, jitterBufferEmittedCount: 0, jitterBufferTargetDelay: 0, jitterBufferMinimumDelay: 0, lastPacketReceivedTimestamp: 0, estimatedPlayoutTimestamp: 0, concealedSamples: 0, silentConcealedSamples: 0, insertedSamplesForDeceleration: 0, removedSamplesForAcceleration: 0 };
 
 /**
  * Cumulative stats of a track: each period's audio waited `delayMs` in the buffer, and NetEq
@@ -69,6 +69,15 @@ test("where the count and the buffer's mean part by over 25 ms for two seconds o
   expect(shifts[0]).toBe(NOMINAL_DELAY - STARTING - ms(20));
   expect(shifts).toContain(NOMINAL_DELAY - ms(20)); // reset to the buffer's mean
   expect(Math.min(...shifts)).toBeGreaterThanOrEqual(NOMINAL_DELAY - STARTING - ms(100));
+});
+
+test('silent concealment (DTX between comfort-noise packets) is not delay', () => {
+  const comp = new JitterCompensation(ms(250));
+  let [r] = readings([{ seconds: 0.5, delayMs: 40 }]);
+  expect(comp.update(r)).toBe(NOMINAL_DELAY - STARTING);
+  [r] = readings([{ seconds: 0.5, delayMs: 40, concealed: 150 }], r);
+  r = { ...r, silentConcealedSamples: r.silentConcealedSamples + ms(150) };
+  expect(comp.update(r)).toBe(NOMINAL_DELAY - STARTING);
 });
 
 test('counters that go back (a new receiver) start over from a first reading', () => {

@@ -17,6 +17,8 @@ export interface ReceiveStats {
   /** The sender's NTP clock (epoch ms) of the sample playing now, from RTCP sender reports (0 without one). */
   estimatedPlayoutTimestamp: number;
   concealedSamples: number;
+  /** Concealed samples that were silence (DTX, muted): no audio was late there. */
+  silentConcealedSamples: number;
   insertedSamplesForDeceleration: number;
   removedSamplesForAcceleration: number;
 }
@@ -68,6 +70,7 @@ function fromInbound(i: InboundRtpStreamStats): ReceiveStats {
     lastPacketReceivedTimestamp: i.lastPacketReceivedTimestamp ?? 0,
     estimatedPlayoutTimestamp: i.estimatedPlayoutTimestamp ?? 0,
     concealedSamples: Number(i.concealedSamples ?? 0),
+    silentConcealedSamples: Number(i.silentConcealedSamples ?? 0),
     insertedSamplesForDeceleration: Number(i.insertedSamplesForDeceleration ?? 0),
     removedSamplesForAcceleration: Number(i.removedSamplesForAcceleration ?? 0),
   };

@@ -44,8 +44,9 @@ const STARTING_DELAY = (20 * SAMPLE_RATE) / 1000;
  * twice running, the mean wins. Each track's audio is moved by (nominal − delay).
  *
  * On the real stack (test/integration/placement.test.ts) a track's bursts keep their place once
- * its first seconds are past, but NetEq's first second on a track and differences between tracks
- * of up to ~25 ms remain: 31 of 80 bursts within ±15 ms of the room's first, p50 22, max 68 ms.
+ * its first second is past, but NetEq's first second on a track (the buffer's mean rises 20–30 ms
+ * with nothing counted) and differences between tracks of up to ~25 ms remain: 24–36 of 80 bursts
+ * within ±15 ms of the room's first burst, p50 20–39 ms, max 71–90 ms.
  */
 export class JitterCompensation {
   private prev: ReceiveStats | undefined;
@@ -100,13 +101,17 @@ export class JitterCompensation {
     return Math.max(-this.maxEarlier, Math.round(NOMINAL_DELAY - this.delay));
   }
 
-  /** Lost packets are concealed too and look like delay to the count: the buffer's own mean over each second of audio keeps it honest. */
+  /** Lost packets are concealed too and look like delay to the count: the buffer's own mean over each second of audio keeps it from running away. */
   private guard(cur: ReceiveStats): void {
     const from = this.guardFrom!;
     const emitted = cur.jitterBufferEmittedCount - from.jitterBufferEmittedCount;
     if (emitted < SAMPLE_RATE) return;
     const measured = ((cur.jitterBufferDelay - from.jitterBufferDelay) / emitted) * SAMPLE_RATE;
     this.guardFrom = cur;
+    // Both ways: a count above the buffer is loss; a buffer above the count is delay NetEq did not
+    // count (a stall in silence is silent concealment) or a network quicker than at the start
+    // (then the track moves off its first words: the 20–70 ms left in placement.test). Taking the
+    // buffer's side only for loss left the recording test's audio 70–130 ms late after a stall.
     this.disagreeing = Math.abs(this.delay - measured) > GUARD_SAMPLES ? this.disagreeing + 1 : 0;
     if (this.disagreeing >= GUARD_SECONDS) {
       this.delay = measured;
@@ -115,9 +120,14 @@ export class JitterCompensation {
   }
 }
 
-/** Samples NetEq played that were not sent (stretched, concealed) less those it skipped, since subscription. */
+/**
+ * Samples NetEq played that were not sent (stretched, concealed) less those it skipped, since
+ * subscription. Silent concealment is left out: with DTX (on in LiveKit's clients) NetEq conceals
+ * the silence between comfort-noise packets, and counting it moved a speaker 180–250 ms (clamped)
+ * in the replay test, cutting words.
+ */
 function stretched(r: ReceiveStats): number {
-  return r.insertedSamplesForDeceleration + r.concealedSamples - r.removedSamplesForAcceleration;
+  return r.insertedSamplesForDeceleration + r.concealedSamples - r.silentConcealedSamples - r.removedSamplesForAcceleration;
 }
 
 /**
