@@ -43,17 +43,29 @@ test('a track starts from one delay and follows what NetEq stretched, concealed 
   expect(comp.update(r[3])).toBe(NOMINAL_DELAY - STARTING - ms(25));
 });
 
-test("after a gap (muted: no audio decoded, concealment instead) the buffer's own mean is taken; never beyond what the mixer allows", () => {
+test("after a gap (muted: no audio decoded, concealment instead) the buffer's own mean is taken once audio flows; never beyond what the mixer allows", () => {
   const comp = new JitterCompensation(ms(50));
   const [a] = readings([{ seconds: 1, delayMs: 40 }]);
   expect(comp.update(a)).toBe(NOMINAL_DELAY - STARTING);
   const [muted] = readings([{ seconds: 0.05, delayMs: 40, concealed: 1000 }], a);
   expect(comp.update(muted)).toBeUndefined(); // too little decoded: not a window, but a gap
-  const [back] = readings([{ seconds: 0.5, delayMs: 70 }], muted);
-  // The window since the last reading: 50 ms at 40 ms, 500 ms at 70 ms (not 1 s of concealment).
-  expect(comp.update(back)).toBe(Math.round(NOMINAL_DELAY - ms((0.05 * 40 + 0.5 * 70) / 0.55)));
+  // The window that ends the gap is mostly concealment: still a gap, the delay as it was.
+  const [resuming] = readings([{ seconds: 0.5, delayMs: 70 }], muted);
+  expect(comp.update(resuming)).toBe(NOMINAL_DELAY - STARTING);
+  const [back] = readings([{ seconds: 0.5, delayMs: 70 }], resuming);
+  expect(comp.update(back)).toBe(NOMINAL_DELAY - ms(70)); // the buffer's mean, not 1 s of concealment
   const [deeper] = readings([{ seconds: 0.5, delayMs: 200, inserted: 130 }], back);
   expect(comp.update(deeper)).toBe(-ms(50)); // 160 ms wanted, 50 allowed
+});
+
+test('a stall (most of a window concealed, then the late packets played) is measured afresh from the buffer', () => {
+  const comp = new JitterCompensation(ms(250));
+  const [a] = readings([{ seconds: 1, delayMs: 100 }]);
+  expect(comp.update(a)).toBe(NOMINAL_DELAY - STARTING);
+  const [stall] = readings([{ seconds: 0.15, delayMs: 100, concealed: 150 }], a);
+  expect(comp.update(stall)).toBe(NOMINAL_DELAY - STARTING); // a gap: nothing taken from it
+  const [after] = readings([{ seconds: 0.25, delayMs: 257 }], stall);
+  expect(comp.update(after)).toBe(NOMINAL_DELAY - ms(257));
 });
 
 test("where the count and the buffer's mean part by over 25 ms for two seconds of audio (lost packets were concealed), the mean wins", () => {

@@ -78,16 +78,21 @@ export class JitterCompensation {
       this.guardFrom = cur;
     } else {
       const emitted = cur.jitterBufferEmittedCount - prev.jitterBufferEmittedCount;
+      const concealed = cur.concealedSamples - prev.concealedSamples;
       if (emitted < MIN_SAMPLES) {
         // Too little decoded to measure (stats are snapshots, not always fresh). Concealment
         // meanwhile means no packets came (muted, DTX silence, a lost connection): a gap.
-        if (cur.concealedSamples - prev.concealedSamples >= MIN_SAMPLES / 2) this.gap = true;
+        if (concealed >= MIN_SAMPLES / 2) this.gap = true;
         return undefined;
       }
-      if (this.gap) {
-        // After a gap concealment stood for audio never sent, and NetEq starts its buffer over.
-        // (Concealment while packets flow is delay: a stall of 150 ms concealed, then the late
-        // packets all played, left a buffer of 257 ms in the recording test, as the count said.)
+      if (concealed > emitted / 4) {
+        // Mostly concealed: speech stopping under DTX, or a stall whose late packets are still to
+        // come. Either way the buffer is measured afresh once audio flows again.
+        this.gap = true;
+      } else if (this.gap) {
+        // After a gap concealment stood for audio never sent (or was followed by a pile of late
+        // packets: a 150 ms stall left a 257 ms buffer in the recording test), and NetEq starts
+        // its buffer over: the buffer's own mean.
         this.delay = ((cur.jitterBufferDelay - prev.jitterBufferDelay) / emitted) * SAMPLE_RATE;
         this.gap = false;
         this.disagreeing = 0;
