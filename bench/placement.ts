@@ -26,7 +26,8 @@ import { Program, tone } from '../src/demo/program';
 import { SpeakerBot } from '../src/demo/speaker-bot';
 import { openTrackAudio } from '../src/ingest/livekit/ffi-audio';
 import { receiveStats, ReceiveStats } from '../src/ingest/livekit/receive-stats';
-import { JitterCompensation, NOMINAL_DELAY, READ_EVERY_MS } from '../src/ingest/pipeline/jitter-compensation';
+import { JitterCompensation, NOMINAL_DELAY } from '../src/ingest/pipeline/jitter-compensation';
+import { COUNT_READ_EVERY_MS, CountCompensation } from './support/count-compensation';
 import { SAMPLE_RATE } from '../src/ingest/pipeline/timeline';
 import { roomService } from '../src/shared/livekit';
 import { stackUp } from '../src/stack/stack';
@@ -118,17 +119,32 @@ function windowMean(t: WitnessTrack, atMs: number, field: 'jitterBufferDelay' | 
   return ((after[field] - before[field]) / emitted) * 1000;
 }
 
-/** The shift this build's recorder would have applied at an instant: jitter-compensation.ts fed readings at its own pace. */
+/** The shift this build's recorder would have applied at an instant: jitter-compensation.ts fed readings at watchJitter's pace. */
 function roomcastDelay(t: WitnessTrack, atMs: number): number | undefined {
   const comp = new JitterCompensation(Infinity);
   let shift: number | undefined;
-  let next = t.readings[0]?.atMs + READ_EVERY_MS;
+  let next = t.readings[0]?.atMs + 1000;
   for (const r of t.readings) {
     if (r.atMs > atMs) break;
     if (r.atMs < next) continue;
     const s = comp.update(r);
     if (s !== undefined) shift = s;
-    next = r.atMs + READ_EVERY_MS;
+    next = r.atMs + (comp.settled ? 1000 : 300);
+  }
+  return shift === undefined ? undefined : ((NOMINAL_DELAY - shift) / SAMPLE_RATE) * 1000;
+}
+
+/** The same for the experimental count-based rule (bench/support/count-compensation.ts), read every 250 ms. */
+function countDelay(t: WitnessTrack, atMs: number): number | undefined {
+  const comp = new CountCompensation(Infinity);
+  let shift: number | undefined;
+  let next = t.readings[0]?.atMs + COUNT_READ_EVERY_MS;
+  for (const r of t.readings) {
+    if (r.atMs > atMs) break;
+    if (r.atMs < next) continue;
+    const s = comp.update(r);
+    if (s !== undefined) shift = s;
+    next = r.atMs + COUNT_READ_EVERY_MS;
   }
   return shift === undefined ? undefined : ((NOMINAL_DELAY - shift) / SAMPLE_RATE) * 1000;
 }
@@ -171,6 +187,7 @@ const CANDIDATES: Candidate[] = [
     },
   },
   { name: 'roomcast (jitter-compensation.ts of this build)', delay: roomcastDelay },
+  { name: 'experimental count rule (bench/support/count-compensation.ts)', delay: countDelay },
   {
     // The sender's capture clock (RTCP sender reports; the bots share this machine's clock): what
     // is left is the sender's own queue before its audio entered WebRTC.

@@ -23,8 +23,7 @@ export interface ScenarioSpeaker {
 
 export interface ScenarioEvent {
   atMs: number;
-  /** mute/unmute: by the host (RoomService); republish: the speaker publishes a new microphone track. */
-  action: 'mute' | 'unmute' | 'republish';
+  action: 'mute' | 'unmute';
   identity: string;
 }
 
@@ -93,10 +92,9 @@ export async function runScenario(o: {
     }
   }
   for (const e of o.events) {
-    const bot = bots.get(e.identity)!;
     steps.push({
       atMs: e.atMs,
-      run: () => (e.action === 'republish' ? bot.republish() : rooms.mutePublishedTrack(o.room, e.identity, bot.trackSid!, e.action === 'mute')),
+      run: () => rooms.mutePublishedTrack(o.room, e.identity, bots.get(e.identity)!.trackSid!, e.action === 'mute'),
     });
   }
   steps.sort((a, b) => a.atMs - b.atMs);

@@ -1,11 +1,11 @@
 // Timing-sensitive files first, while the single jest process (--runInBand) is fresh: the
-// placement test, the ±40 ms recording test and the 10-minute long room measure audio placement to the millisecond,
+// 10-minute long room and the ±40 ms recording test measure audio placement to the millisecond,
 // and whatever earlier files leave running in this process (closed rooms' native threads, timers)
 // can delay the test's own speaker bots by hundreds of ms when they run last.
 const path = require('node:path');
 const Sequencer = require('@jest/test-sequencer').default;
 
-const FIRST = ['placement.test.ts', 'recording.test.ts', 'long-room.test.ts'];
+const FIRST = ['recording.test.ts', 'long-room.test.ts'];
 
 class TimingFirst extends Sequencer {
   async sort(tests) {

@@ -5,100 +5,56 @@ import { FramePlacer, RecordingClock, SAMPLE_RATE, SpeakerLane } from '../../src
 
 const ms = (n: number) => (n * SAMPLE_RATE) / 1000;
 
-const ZERO: ReceiveStats = { jitterBufferDelay: 0, jitterBufferEmittedCount: 0, jitterBufferTargetDelay: 0, jitterBufferMinimumDelay: 0, lastPacketReceivedTimestamp: 0, estimatedPlayoutTimestamp: 0, concealedSamples: 0, silentConcealedSamples: 0, insertedSamplesForDeceleration: 0, removedSamplesForAcceleration: 0 };
-
-/**
- * Cumulative stats of a track: each period's audio waited `delayMs` in the buffer, and NetEq
- * stretched (inserted), concealed or skipped (removed) that many ms of audio in it.
- */
-function readings(periods: Array<{ seconds: number; delayMs: number; inserted?: number; concealed?: number; removed?: number }>, from = ZERO): ReceiveStats[] {
-  let r = from;
-  return periods.map((p) => {
-    const emitted = p.seconds * SAMPLE_RATE;
-    r = {
-      ...r,
-      jitterBufferEmittedCount: r.jitterBufferEmittedCount + emitted,
-      jitterBufferDelay: r.jitterBufferDelay + emitted * (p.delayMs / 1000),
-      insertedSamplesForDeceleration: r.insertedSamplesForDeceleration + ms(p.inserted ?? 0),
-      concealedSamples: r.concealedSamples + ms(p.concealed ?? 0),
-      removedSamplesForAcceleration: r.removedSamplesForAcceleration + ms(p.removed ?? 0),
-    };
-    return r;
+/** Cumulative stats of a track whose jitter buffer held every sample `delayMs` in each period. */
+function readings(periods: Array<{ seconds: number; delayMs: number }>): ReceiveStats[] {
+  let delay = 0;
+  let emitted = 0;
+  return periods.map(({ seconds, delayMs }) => {
+    emitted += seconds * SAMPLE_RATE;
+    delay += seconds * SAMPLE_RATE * (delayMs / 1000);
+    return { jitterBufferDelay: delay, jitterBufferEmittedCount: emitted, jitterBufferTargetDelay: 0, jitterBufferMinimumDelay: 0, lastPacketReceivedTimestamp: 0, estimatedPlayoutTimestamp: 0, concealedSamples: 0, silentConcealedSamples: 0, insertedSamplesForDeceleration: 0, removedSamplesForAcceleration: 0 };
   });
 }
 
-const STARTING = ms(20);
-
-test('a track starts from one delay and follows what NetEq stretched, concealed and skipped since', () => {
+test('a track is moved by nominal − its jitter-buffer delay; a delay change is taken once two windows agree', () => {
   const comp = new JitterCompensation(ms(125));
   const r = readings([
-    { seconds: 0.25, delayMs: 30, inserted: 5 }, // first reading: 20 ms start + 5 stretched
-    { seconds: 0.25, delayMs: 30 },
-    { seconds: 0.25, delayMs: 55, inserted: 10, concealed: 20 }, // the buffer grew by 30 ms
-    { seconds: 0.25, delayMs: 45, removed: 10 }, // and shrank by 10
+    { seconds: 1, delayMs: 30 }, // first reading: its running mean counts at once
+    { seconds: 1, delayMs: 30 },
+    { seconds: 1, delayMs: 30 },
+    { seconds: 0.3, delayMs: 55 }, // the buffer grew: one window is not enough
+    { seconds: 0.3, delayMs: 55 },
   ]);
-  expect(comp.update(r[0])).toBe(NOMINAL_DELAY - STARTING - ms(5));
-  expect(comp.update(r[1])).toBe(NOMINAL_DELAY - STARTING - ms(5));
-  expect(comp.update(r[2])).toBe(NOMINAL_DELAY - STARTING - ms(35)); // earlier: the audio waited longer
-  expect(comp.update(r[3])).toBe(NOMINAL_DELAY - STARTING - ms(25));
+  expect(comp.update(r[0])).toBe(NOMINAL_DELAY - ms(30));
+  expect(comp.update(r[1])).toBeUndefined(); // nothing to compare with yet
+  expect(comp.update(r[2])).toBe(NOMINAL_DELAY - ms(30));
+  expect(comp.settled).toBe(true);
+  expect(comp.update(r[3])).toBeUndefined();
+  expect(comp.settled).toBe(false); // the watcher reads again sooner
+  expect(comp.update(r[4])).toBe(NOMINAL_DELAY - ms(55)); // 15 ms earlier than nominal: the audio waited longer
+  expect(comp.settled).toBe(true);
 });
 
-test("after a gap (muted: no audio decoded, concealment instead) the buffer's own mean is taken once audio flows; never beyond what the mixer allows", () => {
+test('windows with too little audio (muted) are merged into the next; no shift beyond what the mixer allows', () => {
   const comp = new JitterCompensation(ms(50));
-  const [a] = readings([{ seconds: 1, delayMs: 40 }]);
-  expect(comp.update(a)).toBe(NOMINAL_DELAY - STARTING);
-  const [muted] = readings([{ seconds: 0.05, delayMs: 40, concealed: 1000 }], a);
-  expect(comp.update(muted)).toBeUndefined(); // too little decoded: not a window, but a gap
-  // The window that ends the gap is mostly concealment: still a gap, the delay as it was.
-  const [resuming] = readings([{ seconds: 0.5, delayMs: 70 }], muted);
-  expect(comp.update(resuming)).toBe(NOMINAL_DELAY - STARTING);
-  const [back] = readings([{ seconds: 0.5, delayMs: 70 }], resuming);
-  expect(comp.update(back)).toBe(NOMINAL_DELAY - ms(70)); // the buffer's mean, not 1 s of concealment
-  const [deeper] = readings([{ seconds: 0.5, delayMs: 200, inserted: 130 }], back);
-  expect(comp.update(deeper)).toBe(-ms(50)); // 160 ms wanted, 50 allowed
-});
-
-test('a stall (most of a window concealed, then the late packets played) is measured afresh from the buffer', () => {
-  const comp = new JitterCompensation(ms(250));
-  const [a] = readings([{ seconds: 1, delayMs: 100 }]);
-  expect(comp.update(a)).toBe(NOMINAL_DELAY - STARTING);
-  const [stall] = readings([{ seconds: 0.15, delayMs: 100, concealed: 150 }], a);
-  expect(comp.update(stall)).toBe(NOMINAL_DELAY - STARTING); // a gap: nothing taken from it
-  const [after] = readings([{ seconds: 0.25, delayMs: 257 }], stall);
-  expect(comp.update(after)).toBe(NOMINAL_DELAY - ms(257));
-});
-
-test("where the count and the buffer's mean part by over 25 ms for two seconds of audio (lost packets were concealed), the mean wins", () => {
-  const comp = new JitterCompensation(ms(125));
-  let [r] = readings([{ seconds: 0.5, delayMs: 20 }]);
-  expect(comp.update(r)).toBe(NOMINAL_DELAY - STARTING);
-  // 20 ms concealed for lost packets per half second: the count says +20 each time, the buffer stays at 20.
-  const shifts: number[] = [];
-  for (let i = 0; i < 8; i++) {
-    [r] = readings([{ seconds: 0.5, delayMs: 20, concealed: 20 }], r);
-    shifts.push(comp.update(r)!);
-  }
-  expect(shifts[0]).toBe(NOMINAL_DELAY - STARTING - ms(20));
-  expect(shifts).toContain(NOMINAL_DELAY - ms(20)); // reset to the buffer's mean
-  expect(Math.min(...shifts)).toBeGreaterThanOrEqual(NOMINAL_DELAY - STARTING - ms(100));
-});
-
-test('silent concealment (DTX between comfort-noise packets) is not delay', () => {
-  const comp = new JitterCompensation(ms(250));
-  let [r] = readings([{ seconds: 0.5, delayMs: 40 }]);
-  expect(comp.update(r)).toBe(NOMINAL_DELAY - STARTING);
-  [r] = readings([{ seconds: 0.5, delayMs: 40, concealed: 150 }], r);
-  r = { ...r, silentConcealedSamples: r.silentConcealedSamples + ms(150) };
-  expect(comp.update(r)).toBe(NOMINAL_DELAY - STARTING);
+  const base = readings([{ seconds: 1, delayMs: 40 }])[0];
+  expect(comp.update(base)).toBe(0);
+  const muted = { ...base, jitterBufferEmittedCount: base.jitterBufferEmittedCount + 100, jitterBufferDelay: base.jitterBufferDelay + 100 * 5 };
+  expect(comp.update(muted)).toBeUndefined(); // 100 samples: not a window
+  // Then two windows at 300 ms each: taken, but moved at most 50 ms earlier.
+  const w1 = { ...base, jitterBufferEmittedCount: base.jitterBufferEmittedCount + ms(500), jitterBufferDelay: base.jitterBufferDelay + ms(500) * 0.3 };
+  const w2 = { ...w1, jitterBufferEmittedCount: w1.jitterBufferEmittedCount + ms(500), jitterBufferDelay: w1.jitterBufferDelay + ms(500) * 0.3 };
+  expect(comp.update(w1)).toBeUndefined();
+  expect(comp.update(w2)).toBe(-ms(50));
 });
 
 test('counters that go back (a new receiver) start over from a first reading', () => {
   const comp = new JitterCompensation(ms(125));
-  const [a, b] = readings([{ seconds: 2, delayMs: 30, inserted: 30 }, { seconds: 1, delayMs: 30 }]);
+  const [a, b] = readings([{ seconds: 2, delayMs: 30 }, { seconds: 1, delayMs: 30 }]);
   comp.update(a);
   comp.update(b);
-  const [fresh] = readings([{ seconds: 0.5, delayMs: 60, inserted: 10 }]);
-  expect(comp.update(fresh)).toBe(NOMINAL_DELAY - STARTING - ms(10));
+  const fresh = readings([{ seconds: 0.5, delayMs: 60 }])[0];
+  expect(comp.update(fresh)).toBe(NOMINAL_DELAY - ms(60));
 });
 
 /**
