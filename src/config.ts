@@ -38,7 +38,7 @@ export const ConfigSchema = z.object({
   HLS_BITRATE_KBPS: z.coerce.number().int().min(16).max(256).default(64),
   SPEAKER_CHUNK_SECONDS: z.coerce.number().int().min(2).max(60).default(10),
   /** How long the mixer waits for late audio before a slice of the timeline is final. */
-  MIX_LATENCY_MS: z.coerce.number().int().min(140).max(2000).default(350),
+  MIX_LATENCY_MS: z.coerce.number().int().min(40).max(2000).default(250),
   /**
    * Size of the audio frames rtc-node hands the ingest. 100 cuts the ingest's CPU by ~18 % at one
    * room (a tenth of the FFI events) and placed the long room's clicks closer, but in the

@@ -31,7 +31,7 @@ import { SpeakingTracker } from './pipeline/speaking';
 import { SAMPLE_RATE } from '../contracts/audio';
 import { FramePlacer, RecordingClock } from './pipeline/timeline';
 import { Uploader } from './spool/uploader';
-import { maxEarlierSamples, watchJitter } from './pipeline/jitter-compensation';
+import { watchJitter } from './pipeline/jitter-compensation';
 
 const TICK_MS = 100;
 /** How often a recorder checks it still owns its room (a resumed copy elsewhere takes it over). */
@@ -253,7 +253,7 @@ export class Recording {
     let statsErrors = 0;
     const stopWatching = watchJitter(
       t.stats,
-      maxEarlierSamples(this.cfg.MIX_LATENCY_MS),
+      Math.round((this.cfg.MIX_LATENCY_MS * SAMPLE_RATE) / 2000),
       (shift) => placer.setDelayShift(shift),
       (err) => this.log[statsErrors++ ? 'debug' : 'warn']({ err, identity: t.identity }, 'track stats unavailable'),
     );

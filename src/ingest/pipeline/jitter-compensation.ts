@@ -55,17 +55,6 @@ export class JitterCompensation {
   }
 }
 
-/**
- * How far a track's audio may be moved earlier: the mixer takes a slice as final MIX_LATENCY_MS
- * after its moment and audio is placed when the event loop gets to its frame; 100 ms of that is
- * kept for the event loop, the rest covers the jitter buffer (it was half: 125 ms at the old
- * default, which clamped a 257 ms buffer after a 150 ms stall in the recording test and left the
- * audio 90–105 ms late, the flake of earlier CI runs at 12.5–14 s).
- */
-export function maxEarlierSamples(mixLatencyMs: number): number {
-  return Math.max(0, Math.round(((mixLatencyMs - 100) * SAMPLE_RATE) / 1000));
-}
-
 /** Readings without stats (rtc-node changed its internals?) before the watcher says so, once. */
 const EMPTY_READS_REPORTED = 10;
 
