@@ -2,7 +2,6 @@ import { AudioFrame, AudioSource, LocalAudioTrack, Room, TrackPublishOptions, Tr
 import { AccessToken } from 'livekit-server-sdk';
 import { SAMPLE_RATE } from '../ingest/pipeline/timeline';
 import type { Program } from './program';
-import { trackStats } from '../ingest/livekit/receive-stats';
 
 const FRAME = SAMPLE_RATE / 100;
 /**
@@ -13,15 +12,6 @@ const FRAME = SAMPLE_RATE / 100;
  * that reached the room as late as the source had been dry (59–119 ms).
  */
 const LEAD_SAMPLES = 50 * FRAME;
-/** How often a new track is asked whether it sends yet. */
-const SEND_CHECK_MS = 20;
-
-/** Whether a local track's sender has sent any RTP yet. */
-async function isSending(track: LocalAudioTrack): Promise<boolean> {
-  const stats = await trackStats(track).catch(() => undefined);
-  if (!stats) return true; // no FFI internals: nothing to wait for
-  return stats.some((s) => s.stats.case === 'outboundRtp' && (s.stats.value.sent?.packetsSent ?? 0n) > 0n);
-}
 
 export interface BotOptions {
   url: string;
@@ -44,8 +34,6 @@ export class SpeakerBot {
   private source: AudioSource | undefined;
   private pump: Promise<void> | undefined;
   private running = false;
-  /** Set once the current track sends packets: the pump then aligns its queue (see run). */
-  private startAligned = false;
   trackSid: string | undefined;
   /** Largest lag of the audio pump behind the wall clock (samples), for diagnosing a busy host. */
   maxBehind = 0;
@@ -78,7 +66,6 @@ export class SpeakerBot {
 
   private async publish(): Promise<void> {
     const room = this.room!;
-    this.startAligned = false;
     const source = new AudioSource(SAMPLE_RATE, 1, 1000);
     const track = LocalAudioTrack.createAudioTrack('microphone', source);
     const opts = new TrackPublishOptions();
@@ -88,56 +75,38 @@ export class SpeakerBot {
     this.trackSid = pub.sid;
     this.source = source;
     this.running = true;
-    this.pump = this.run(source, track);
+    this.pump = this.run(source);
   }
 
   /**
-   * Hands the script to rtc ahead of the wall clock. rtc's source plays its queue out in real time
-   * from the moment its sender takes audio, which can be hundreds of ms after publishTrack resolves
-   * (a second track on a connection waits for renegotiation): audio queued before that would leave
-   * late by as much, for good. So until the track sends packets the bot hands silence, then clears
-   * the queue and starts over from the sample due now: sample k leaves at epoch + k/48000 s to
-   * within a frame, whatever the sender's start-up took (bench/placement.ts shows the difference).
+   * Hands the script to rtc ahead of the wall clock. rtc's source (webrtc-sys audio_track.cpp)
+   * drains its queue 10 ms at a time from its creation, sinks or not, so what is handed to it now
+   * leaves now plus what is queued: the pump starts at the sample due now and keeps LEAD_SAMPLES
+   * queued, so sample k leaves at epoch + k/48000 s (bench/placement.ts measures against that).
    */
-  private async run(source: AudioSource, track: LocalAudioTrack): Promise<void> {
+  private async run(source: AudioSource): Promise<void> {
     const nowSample = () => Math.round(((Date.now() - this.epochMs) * SAMPLE_RATE) / 1000);
-    // From the sample due now, even before the epoch (silence there): the source plays what it is
-    // handed at once, so starting at sample 0 ahead of the epoch would put every sample early.
+    // From the sample due now, even before the epoch (silence there): starting at sample 0 ahead
+    // of the epoch put every sample of a bot that joined early up to the lead early.
     let next = nowSample();
-    let sending = false;
-    let checked = 0;
-    let checking: Promise<boolean> | undefined;
     while (this.running) {
-      if (!sending && !checking && Date.now() - checked >= SEND_CHECK_MS) {
-        checked = Date.now();
-        checking = isSending(track).finally(() => (checked = Date.now()));
-        void checking.then((yes) => {
-          if (yes) this.startAligned = true;
-          checking = undefined;
-        });
-      }
-      if (this.startAligned && !sending) {
-        sending = true;
-        source.clearQueue();
-        next = nowSample();
-      }
       const due = nowSample() + LEAD_SAMPLES;
       if (next >= due) {
         await new Promise((r) => setTimeout(r, 5));
         continue;
       }
       const behind = due - LEAD_SAMPLES - next;
-      if (sending && behind > this.maxBehind) this.maxBehind = behind;
+      if (behind > this.maxBehind) this.maxBehind = behind;
       // Stalled for longer than the queue lasts: rtc's source ran dry and played silence, so
       // catching up would leave everything after late for good. Skip what was missed instead,
       // as a real microphone would.
       if (behind > 3 * FRAME) {
-        if (sending) this.skipped.push([(next / SAMPLE_RATE) * 1000, ((due - LEAD_SAMPLES) / SAMPLE_RATE) * 1000]);
+        this.skipped.push([(next / SAMPLE_RATE) * 1000, ((due - LEAD_SAMPLES) / SAMPLE_RATE) * 1000]);
         next = due - LEAD_SAMPLES;
       }
-      const pcm = sending ? this.program.render(next, FRAME) : new Int16Array(FRAME);
+      const frame = new AudioFrame(this.program.render(next, FRAME), SAMPLE_RATE, 1, FRAME);
       next += FRAME;
-      await source.captureFrame(new AudioFrame(pcm, SAMPLE_RATE, 1, FRAME));
+      await source.captureFrame(frame);
     }
   }
 
