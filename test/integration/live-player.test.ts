@@ -33,6 +33,7 @@ test('the live page plays, a bot\'s tone reaches it within seconds, it shows who
   const delays: number[] = [];
   let listeningFrom = Infinity;
   let lastPlayer: unknown = null;
+  let listener: unknown = null;
   // Tone onsets the page heard, kept here: the page's own list is gone once it moves to the replay.
   const heard = new Set<number>();
   try {
@@ -40,7 +41,12 @@ test('the live page plays, a bot\'s tone reaches it within seconds, it shows who
     const logs: string[] = [];
     page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
     page.on('requestfailed', (req) => logs.push(`failed: ${req.url()} ${req.failure()?.errorText}`));
-    page.on('response', (res) => res.status() >= 400 && logs.push(`${res.status()}: ${res.url()}`));
+    const refused: string[] = [];
+    page.on('response', (res) => {
+      if (res.status() < 400) return;
+      logs.push(`${res.status()}: ${res.url()}`);
+      refused.push(`${res.status()} ${new URL(res.url()).pathname.split('/').slice(-2).join('/')}${new URL(res.url()).search.slice(0, 40)}`);
+    });
     afterLogs = () => logs;
     let statusBody: unknown;
     const r = await runScenario({
@@ -71,8 +77,10 @@ test('the live page plays, a bot\'s tone reaches it within seconds, it shows who
             badge: !(document.getElementById('badge') as HTMLElement).hidden,
             onsets: ((window as any).toneOnsets ?? []) as number[],
             player: (window as any).roomcastLive?.player?.() ?? null,
+            listener: { ...(window as any).toneListener, paused: (document.getElementById('audio') as HTMLAudioElement).paused },
           }));
           if (s.player) lastPlayer = s.player;
+          listener = s.listener;
           s.onsets.forEach((t) => heard.add(t));
           currentTimes.push(s.t);
           s.speaking.forEach((x) => speakingSeen.add(x));
@@ -97,7 +105,7 @@ test('the live page plays, a bot\'s tone reaches it within seconds, it shows who
     const onsets = [...heard].sort((a, b) => a - b);
     const rel = (t: number) => ((t - r.epochMs) / 1000).toFixed(2);
     if (!onsets.some((o) => o > lastSent)) {
-      throw new Error(`the live page did not hear the last tone (sent ${rel(lastSent)} s into the room) ${left ? 'before it moved to the replay page' : "within 15 s of the room's end"}; onsets heard at ${onsets.map(rel).join(', ') || 'none'} s (room time), listening from ${rel(listeningFrom)} s`);
+      throw new Error(`the live page did not hear the last tone (sent ${rel(lastSent)} s into the room) ${left ? 'before it moved to the replay page' : "within 15 s of the room's end"}; onsets heard at ${onsets.map(rel).join(', ') || 'none'} s (room time), listening from ${rel(listeningFrom)} s; audio currentTime ${currentTimes.find((t) => t > 0)?.toFixed(2)} → ${currentTimes.at(-1)?.toFixed(2)} s over ${currentTimes.length} looks; listener ${JSON.stringify(listener)}; hls.js ${JSON.stringify(lastPlayer)}; refused ${refused.slice(0, 6).join(', ') || 'nothing'}`);
     }
     delays.push(...matchOnsets(onsets, TONES_AT.map((atMs) => r.epochMs + atMs)));
     const sorted = [...delays].sort((a, b) => a - b);

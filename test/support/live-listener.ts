@@ -14,7 +14,13 @@ export async function listenForTone(page: Page, toneHz: number): Promise<void> {
     const heard: number[] = [];
     let quietSince = 0;
     (window as any).toneOnsets = heard;
+    // What the listener saw, for a failure's message: a suspended context hears nothing.
+    const seen = { contextState: ctx.state as string, maxAmp: 0, ticks: 0 };
+    (window as any).toneListener = seen;
     setInterval(() => {
+      seen.contextState = ctx.state;
+      seen.ticks++;
+      if (ctx.state === 'suspended') ctx.resume().catch(() => undefined);
       analyser.getFloatTimeDomainData(buf);
       let s1 = 0, s2 = 0;
       for (let i = 0; i < buf.length; i++) {
@@ -24,6 +30,7 @@ export async function listenForTone(page: Page, toneHz: number): Promise<void> {
       }
       const amp = (2 * Math.sqrt(Math.max(0, s1 * s1 + s2 * s2 - 2 * Math.cos(w) * s1 * s2))) / buf.length;
       const now = Date.now();
+      seen.maxAmp = Math.max(seen.maxAmp, amp);
       if (amp > 0.03) {
         if (quietSince && now - quietSince > 1000) heard.push(now);
         quietSince = 0;
