@@ -12,6 +12,12 @@
  *   npx tsx bench/ingest.ts [--rooms 1,5,10,20] [--seconds 60] [--out bench-results/ingest]
  *                           [--resume-rooms 5] [--kill-after 15] [--poll-ms 100] [--bot-processes auto]
  *                           [--bots-nice 0] [--keep-stack] [--ingest-node-args="--cpu-prof"]
+ *                           [--baseline <git ref>] [--no-floor]
+ *
+ * --baseline: that commit is built beside this checkout (bench-results/builds/) and measured first at
+ * every N, then this build: an A/B in one run, printed side by side with ratios. After each load the
+ * codec floor (support/codec-floor.ts) — one FFmpeg doing the codecs' work for the first room's
+ * audio — is measured on the idle machine and set against roomcast's own part (--no-floor skips it).
  *
  * It brings up its own local stack ("bench": LiveKit 27880, S3 29100, api 28080, Redis db 3 unless
  * the ROOMCAST_* variables say otherwise), runs one `--role api` process for the LiveKit webhooks
@@ -38,6 +44,7 @@ import { makeS3Client } from '../src/storage/s3';
 import { daemonPid, portOpen } from '../src/stack/daemon';
 import { stackDown, stackUp } from '../src/stack/stack';
 import { ROOT, stackAppEnv, stackSettings } from '../src/stack/settings';
+import { baselineBuild, CURRENT } from './support/builds';
 import { BenchContext, logFile } from './support/context';
 import { runLoad, runResume } from './support/phases';
 import { LoadResult, printReport, ResumeResult, writeResults } from './support/report';
@@ -56,6 +63,9 @@ const { values } = parseArgs({
     'keep-stack': { type: 'boolean', default: false },
     // e.g. "--cpu-prof --cpu-prof-dir=bench-results/prof": where the ingest's own CPU goes.
     'ingest-node-args': { type: 'string', default: '' },
+    // A git ref built beside this checkout and run before this build at every N (A/B in one run).
+    baseline: { type: 'string' },
+    'no-floor': { type: 'boolean', default: false },
   },
 });
 
@@ -104,19 +114,25 @@ async function main(): Promise<void> {
     botProcesses: (bots) => (auto ? Math.max(1, Math.min(4, Math.ceil(bots / 20))) : Number(values['bot-processes'])),
     botsNice: Number(values['bots-nice']),
     ingestNodeArgs: values['ingest-node-args'].split(' ').filter(Boolean),
+    codecFloor: !values['no-floor'],
   };
   console.log(`ingest bench ${runId}: rooms ${roomsList.join(', ')} × ${seconds} s; resume phase ${resumeRooms ? `${resumeRooms} rooms, kill after ${killAfter} s` : 'off'}; logs in ${ctx.logDir}`);
   console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
   const build = buildInfo();
   console.log(`measuring dist/ built ${build.distBuiltAt ?? '(missing)'} from ${String(build.commit).slice(0, 10)}${build.uncommittedInSrc?.length ? ` + ${build.uncommittedInSrc.length} uncommitted change(s) in src/` : ''}`);
+  const baseline = values.baseline ? baselineBuild(values.baseline) : undefined;
+  if (baseline) console.log(`A/B: ${baseline.label} (${baseline.root}) then this build, at every N`);
   const api = new Roomcast('api', env, ['api'], logFile(ctx, 'api'));
   await api.start();
   const loads: LoadResult[] = [];
   let resume: ResumeResult | undefined;
   let failure: unknown;
   try {
-    for (const n of roomsList) loads.push(await runLoad(ctx, n, seconds));
+    for (const n of roomsList) {
+      if (baseline) loads.push(await runLoad(ctx, n, seconds, baseline));
+      loads.push(await runLoad(ctx, n, seconds, CURRENT));
+    }
     if (resumeRooms > 0) resume = await runResume(ctx, resumeRooms, killAfter);
   } catch (err) {
     failure = err; // what was measured before it is still reported

@@ -26,6 +26,8 @@ export interface BenchContext {
   botsNice: number;
   /** Node flags of the measured ingest processes only (a CPU profile, say). */
   ingestNodeArgs: string[];
+  /** Measure the codec floor after each load (codec-floor.ts). */
+  codecFloor: boolean;
 }
 
 export const logFile = (ctx: BenchContext, name: string) => {

@@ -4,6 +4,8 @@ import { BenchContext, createRooms, endRooms, lkCreds, logFile } from './context
 import { BotLateness, BotPool, BotRun } from './bots';
 import { cpuSplit, ownCpuS, ProcTree } from './proc-tree';
 import { addCounts, closeToReadable, countSegments, dist, LoadResult, rawSegments, ResumeResult, ResumeRoom, soundToS3 } from './report';
+import { Build, CURRENT } from './builds';
+import { codecFloor } from './codec-floor';
 import { killLeftovers, Roomcast } from './roomcast';
 import { readManifest, RoomRec, S3Watch, sleep } from './s3-watch';
 import { Beep, roomScript, SPEAKERS_PER_ROOM } from './script';
@@ -35,10 +37,12 @@ async function withBots<T>(ctx: BenchContext, tag: string, recs: RoomRec[], seco
  * N rooms × 4 speakers for S seconds on a fresh ingest-only process: its CPU and memory (FFmpeg
  * children included), sound → S3 and segment close → S3 delays.
  */
-export async function runLoad(ctx: BenchContext, n: number, seconds: number): Promise<LoadResult> {
-  const tag = `n${n}`;
-  const ingest = new Roomcast(`ingest-${tag}`, { ...ctx.env, INGEST_CONCURRENCY: String(Math.max(20, n)) }, ['ingest'], logFile(ctx, `ingest-${tag}`), ctx.ingestNodeArgs);
+export async function runLoad(ctx: BenchContext, n: number, seconds: number, build: Build = CURRENT): Promise<LoadResult> {
+  const tag = `n${n}${build === CURRENT ? '' : '-base'}`;
+  const ingest = new Roomcast(`ingest-${tag}`, { ...ctx.env, INGEST_CONCURRENCY: String(Math.max(20, n)) }, ['ingest'], logFile(ctx, `ingest-${tag}`), ctx.ingestNodeArgs, build.root);
   await ingest.start();
+  let firstRoom: RoomRec | undefined;
+  let result: LoadResult;
   const tree = new ProcTree(ingest.pid);
   tree.start(500);
   try {
@@ -48,6 +52,7 @@ export async function runLoad(ctx: BenchContext, n: number, seconds: number): Pr
     const idle = tree.median(first.atMs + 1000, before.atMs);
     console.log(`N=${n}: ingest pid ${ingest.pid} idle (RSS ${(idle.rssBytes / MB).toFixed(0)} MB); creating ${n} rooms`);
     const { recs, recorderStartMs } = await createRooms(ctx, tag, n);
+    firstRoom = recs[0];
     const watch = new S3Watch(ctx.s3, ctx.cfg.S3_BUCKET, ctx.pollMs);
     watch.start(recs);
     const { run, beeps, bots, result: steady } = await withBots(ctx, tag, recs, seconds, async (run) => {
@@ -69,7 +74,8 @@ export async function runLoad(ctx: BenchContext, n: number, seconds: number): Pr
     const onTime = segs.filter((s) => s.pdtMs + s.durS * 1000 >= run.epochMs && s.pdtMs + s.durS * 1000 <= endMs - 1000);
     const peak = tree.peak(before.atMs, closed.atMs);
     const roomS = n * seconds;
-    return {
+    result = {
+      build: build.label,
       rooms: n,
       seconds,
       cpu: {
@@ -105,6 +111,9 @@ export async function runLoad(ctx: BenchContext, n: number, seconds: number): Pr
     tree.stop();
     await ingest.stop('SIGTERM');
   }
+  // With the ingest gone: the codecs' own cost for the first room's audio, on an idle machine.
+  if (ctx.codecFloor && firstRoom) result.codecFloor = await codecFloor(ctx.s3, ctx.cfg.S3_BUCKET, firstRoom, ctx.cfg.HLS_BITRATE_KBPS);
+  return result;
 }
 
 /**

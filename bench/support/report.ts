@@ -60,6 +60,8 @@ export function rawSegments(epochMs: number, endMs: number, rooms: RoomRec[], se
 }
 
 export interface LoadResult {
+  /** Which build ran (builds.ts): this checkout's, or the baseline's. */
+  build: string;
   rooms: number;
   seconds: number;
   cpu: {
@@ -90,6 +92,8 @@ export interface LoadResult {
   /** The machine's 1-minute load average at the end of the S seconds (other work on it skews delays). */
   loadAvg1m: number;
   raw: RawSegments;
+  /** One FFmpeg doing the codecs' work for the first room's audio (codec-floor.ts). */
+  codecFloor?: { seconds: number; cpuS: number; perRoomSecond: number; speakers: number };
 }
 
 export interface ResumeRoom {
@@ -163,11 +167,11 @@ const ratio = (v: number | null, target: number) => (v === null ? '–' : `${(v 
 
 export function printReport(loads: LoadResult[], resume: ResumeResult | undefined): void {
   console.log('\n## Ingest benchmark (4 speakers per room, DTX on)\n');
-  console.log('| N | CPU-s per room-s (steady) | CPU-s per room-s (create→closed) | RSS total peak MB | RSS per room MB | PSS per room MB | sound→S3 p50 / p95 ms | close→readable p50 / p95 ms | missing segments | bots max late ms |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| build | N | CPU-s per room-s (steady) | CPU-s per room-s (create→closed) | RSS total peak MB | RSS per room MB | PSS per room MB | sound→S3 p50 / p95 ms | close→readable p50 / p95 ms | missing segments | bots max late ms |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const l of loads) {
     console.log(
-      `| ${l.rooms} | ${l.cpu.steadyPerRoomSecond.toFixed(4)} | ${l.cpu.totalPerRoomSecond.toFixed(4)} | ${l.memory.peakRssMB.toFixed(0)} | ${l.memory.rssPerRoomMB.toFixed(1)} | ${l.memory.pssPerRoomMB.toFixed(1)} ` +
+      `| ${l.build} | ${l.rooms} | ${l.cpu.steadyPerRoomSecond.toFixed(4)} | ${l.cpu.totalPerRoomSecond.toFixed(4)} | ${l.memory.peakRssMB.toFixed(0)} | ${l.memory.rssPerRoomMB.toFixed(1)} | ${l.memory.pssPerRoomMB.toFixed(1)} ` +
         `| ${f(l.soundToS3Ms.p50)} / ${f(l.soundToS3Ms.p95)} | ${f(l.closeToReadableMs.p50)} / ${f(l.closeToReadableMs.p95)} | ${l.segments.missing} of ${l.segments.expected} | ${l.bots.maxBehindMs.toFixed(0)}${l.bots.botsOver30Ms ? ` (${l.bots.botsOver30Ms} bots > 30 ms: audio skipped)` : ''} |`,
     );
   }
@@ -175,9 +179,21 @@ export function printReport(loads: LoadResult[], resume: ResumeResult | undefine
   for (const l of loads) {
     console.log(`- N=${l.rooms}: CPU ${ratio(l.cpu.steadyPerRoomSecond, TARGETS.cpuPerRoomSecond)}; segment in S3 after close, p95 ${ratio(l.closeToReadableMs.p95, TARGETS.closeToReadableMs)}, ${l.closeToReadableMs.over1s} of ${l.closeToReadableMs.n} segments over 1 s; machine load (1 min) ${l.loadAvg1m.toFixed(1)} on ${os.cpus().length} CPUs`);
     console.log(`  ingest CPU-s while talking, by process/thread: ${Object.entries(l.cpu.steadyByProcess).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    const parts = cpuParts(l);
+    console.log(`  per room-second: roomcast's own part (JS thread + encoder processes) ${parts.own.toFixed(4)}, rtc-node's threads ${parts.rtc.toFixed(4)}${l.codecFloor ? `; codec floor ${l.codecFloor.perRoomSecond.toFixed(4)} (one FFmpeg: ${l.codecFloor.speakers} Opus decodes, AAC + FLAC of the mix, FLAC per speaker, over ${l.codecFloor.seconds.toFixed(0)} s of room 0) → own part ${(parts.own / l.codecFloor.perRoomSecond).toFixed(2)}× the floor` : ''}`);
     const b = l.bots;
     const kept = b.botsOver30Ms === 0 && b.failedJoins === 0;
     console.log(`  bots (${b.bots} in ${b.processes} processes, ${b.cpuS.toFixed(1)} CPU-s while talking): ${kept ? 'kept real time' : 'DID NOT keep real time'} (pump max ${b.maxBehindMs.toFixed(0)} ms behind, event loop p99 ${b.loopDelayP99Ms.toFixed(0)} ms / max ${b.loopDelayMaxMs.toFixed(0)} ms; all joined within ${(b.maxJoinMs / 1000).toFixed(1)} s, ${b.failedJoins} failed)`);
+  }
+  const builds = [...new Set(loads.map((l) => l.build))];
+  if (builds.length > 1) {
+    console.log(`\n## ${builds[1]} against ${builds[0]} (ratios, same run)\n`);
+    for (const n of [...new Set(loads.map((l) => l.rooms))]) {
+      const [a, b] = builds.map((x) => loads.find((l) => l.build === x && l.rooms === n));
+      if (!a || !b) continue;
+      const r = (x: number, y: number) => `${y.toFixed(4)} → ${x.toFixed(4)} (${(x / y).toFixed(2)}×)`;
+      console.log(`- N=${n}: CPU-s per room-s ${r(b.cpu.steadyPerRoomSecond, a.cpu.steadyPerRoomSecond)}; own part ${r(cpuParts(b).own, cpuParts(a).own)}; PSS per room MB ${r(b.memory.pssPerRoomMB, a.memory.pssPerRoomMB)}; RSS per room MB ${r(b.memory.rssPerRoomMB, a.memory.rssPerRoomMB)}; idle RSS MB ${r(b.memory.idleRssMB, a.memory.idleRssMB)}`);
+    }
   }
   if (resume) {
     console.log(`\n## Resume after SIGKILL (${resume.rooms} rooms, killed ${resume.killedAfterS} s in; a standby ingest was started (${resume.newIngestStartedMs} ms) just before the kill)\n`);
@@ -189,10 +205,20 @@ export function printReport(loads: LoadResult[], resume: ResumeResult | undefine
   }
 }
 
+/** CPU-s per room-second: roomcast's own (the JS thread, FFmpeg) and rtc-node's native threads. */
+function cpuParts(l: LoadResult): { own: number; rtc: number } {
+  const by = l.cpu.steadyByProcess;
+  const roomS = l.rooms * l.seconds;
+  const rtc = Object.entries(by).filter(([k]) => k.startsWith('node thread: ') && k !== 'node thread: node').reduce((t, [, v]) => t + v, 0);
+  return { own: ((by['node thread: node'] ?? 0) + (by.ffmpeg ?? 0)) / roomS, rtc: rtc / roomS };
+}
+
 export async function writeResults(out: string, meta: Record<string, unknown>, loads: LoadResult[], resume: ResumeResult | undefined): Promise<void> {
   writeFileSync(path.join(out, 'results.json'), JSON.stringify({ ...meta, targets: TARGETS, loads, resume }, null, 2) + '\n');
-  const xs = loads.map((l) => l.rooms);
-  const pts = (g: (l: LoadResult) => number | null): Array<[number, number]> => loads.map((l) => [l.rooms, g(l) ?? NaN]);
+  // The chart shows the build measured last (this checkout's); results.json holds both.
+  const charted = loads.filter((l) => l.build === loads[loads.length - 1]?.build);
+  const xs = charted.map((l) => l.rooms);
+  const pts = (g: (l: LoadResult) => number | null): Array<[number, number]> => charted.map((l) => [l.rooms, g(l) ?? NaN]);
   const svg = chartSvg(`roomcast ingest, ${loads[0]?.seconds ?? 0} s per N, ${new Date().toISOString().slice(0, 16)}Z${resume ? `; resume after SIGKILL (N=${resume.rooms}): ${resume.firstSegmentMs.n} of ${resume.rooms} rooms resumed within 45 s${resume.firstSegmentMs.n ? `, kill → first segment max ${f(resume.firstSegmentMs.max)} ms` : ''}` : ''}`, xs, [
     {
       title: 'Ingest CPU per room-second (FFmpeg included)',

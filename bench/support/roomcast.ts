@@ -18,6 +18,8 @@ export class Roomcast {
     readonly logFile: string,
     /** Flags for node itself (before the script), e.g. --cpu-prof. */
     readonly nodeArgs: string[] = [],
+    /** Whose bin/roomcast runs: this checkout, or a baseline build (builds.ts). */
+    readonly root: string = ROOT,
   ) {}
 
   get pid(): number {
@@ -27,10 +29,10 @@ export class Roomcast {
 
   /** Starts it and waits for its "roomcast started" log line. */
   async start(timeoutMs = 30_000): Promise<void> {
-    if (!existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run scripts/setup.sh (or npm run build) first');
+    if (!existsSync(path.join(this.root, 'dist', 'cli', 'main.js'))) throw new Error(`${this.root}/dist is missing: run scripts/setup.sh (or npm run build) first`);
     const log = openSync(this.logFile, 'a');
     const from = readSize(this.logFile);
-    const args = [...this.nodeArgs, path.join(ROOT, 'bin', 'roomcast'), 'start', ...this.roles.flatMap((r) => ['--role', r])];
+    const args = [...this.nodeArgs, path.join(this.root, 'bin', 'roomcast'), 'start', ...this.roles.flatMap((r) => ['--role', r])];
     const child = spawn(process.execPath, args, { env: { ...process.env, ...this.env }, stdio: ['ignore', log, log], cwd: ROOT });
     this.child = child;
     child.on('exit', (code, signal) => {

@@ -13,6 +13,7 @@ import { roomOptions } from '../contracts/room-metadata';
 import { Recording } from './recording';
 import { watchSpool } from './spool/spool-monitor';
 import { followLiveRecorder } from './failover/follow-recorder';
+import { loadFlac } from './outputs/flac-encoder';
 
 /**
  * The ingest role: a BullMQ worker whose job lasts as long as its room. Each process records up to
@@ -70,6 +71,7 @@ export function startIngest(deps: {
       }
       const options = roomOptions(info.metadata);
       if (options.problem) log.warn({ room: data.room, problem: options.problem }, 'room metadata malformed: recorded as private');
+      await loadFlac();
       const rec = new Recording(cfg, data, s3, control, log, previous?.visibility ?? options.visibility, resume);
       live.add(rec);
       // Transcription and the archive files are made while the room runs, so little is left when it ends.

@@ -6,7 +6,7 @@ import { recordingPrefix, rel } from '../../src/contracts/layout';
 import type { FinalizeJob } from '../../src/contracts/jobs';
 import type { ChunkEntry, Manifest } from '../../src/contracts/manifest';
 import { loadAudio } from '../../src/demo/program';
-import { SegmentingEncoder } from '../../src/ingest/outputs/encoder';
+import { FlacChunkEncoder, loadFlac } from '../../src/ingest/outputs/flac-encoder';
 import { SAMPLE_RATE } from '../../src/contracts/audio';
 import { log } from '../../src/shared/log';
 import { RecordingStore } from '../../src/storage/recording-store';
@@ -31,9 +31,10 @@ export async function generateRecording(o: { s3: S3Client; bucket: string; minut
   const room = 'generated';
   const prefix = recordingPrefix(room, recordingId);
   const streams = ['mix', ...GENERATED_SPEAKERS];
-  const encoders = streams.map((name) => new SegmentingEncoder({
-    name, codec: ['-c:a', 'flac', '-frame_size', '4800'], format: 'flac', dir: path.join(dir, name),
-    pattern: 'chunk_%06d.flac', segmentSeconds: chunkS, startNumber: 0, log, onSegment: () => undefined,
+  await loadFlac();
+  const encoders = streams.map((name) => new FlacChunkEncoder({
+    name, dir: path.join(dir, name), fileName: (i) => `chunk_${String(i).padStart(6, '0')}.flac`,
+    chunkSamples: chunkS * SAMPLE_RATE, startIndex: 0, log, onChunk: () => undefined,
   }));
   const gain = 10 ** ((o.gainDb ?? 0) / 20);
   let turn = 0, clipPos = 0;

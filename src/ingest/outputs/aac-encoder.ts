@@ -4,6 +4,14 @@ import { SAMPLE_RATE } from '../../contracts/audio';
 import { AacConfig, AdtsReader } from './adts';
 
 /**
+ * FFmpeg 5's default AAC coder (twoloop) took 0.026 CPU-s per second of speech here, `fast` 0.008,
+ * with a higher waveform SNR (30 vs 20 dB) but ~13 % over the nominal bitrate on speech (README,
+ * Benchmarks). Live encoding runs for every room all the time; it pays. (bench/ingest.ts's codec
+ * floor encodes with the same arguments.)
+ */
+export const aacCodecArgs = (bitrateKbps: number): string[] => ['-c:a', 'aac', '-aac_coder', 'fast', '-b:a', `${bitrateKbps}k`];
+
+/**
  * One long-lived FFmpeg per room encoding the live mix to AAC-LC (ADTS on stdout, written frame by
  * frame): 48 kHz mono s16le PCM in, raw AAC frames out as soon as FFmpeg has them.
  */
@@ -21,10 +29,7 @@ export class AacEncoder {
     const args = [
       '-hide_banner', '-nostdin', '-loglevel', 'error',
       '-f', 's16le', '-ar', String(SAMPLE_RATE), '-ac', '1', '-i', 'pipe:0',
-      // FFmpeg 5's default AAC coder (twoloop) took 0.026 CPU-s per second of speech here, `fast`
-      // 0.008, with a higher waveform SNR (30 vs 20 dB) but ~13 % over the nominal bitrate on
-      // speech (bench/README: figures). Live encoding runs for every room all the time; it pays.
-      '-c:a', 'aac', '-aac_coder', 'fast', '-b:a', `${bitrateKbps}k`,
+      ...aacCodecArgs(bitrateKbps),
       '-flush_packets', '1', '-f', 'adts', 'pipe:1',
     ];
     this.ff = spawn('ffmpeg', args, { stdio: ['pipe', 'pipe', 'pipe'] });

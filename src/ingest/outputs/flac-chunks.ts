@@ -2,7 +2,7 @@ import type { MixOutput } from './output';
 import path from 'node:path';
 import type { Logger } from '../../shared/log';
 import type { ChunkEntry } from '../../contracts/manifest';
-import { SegmentingEncoder } from './encoder';
+import { FlacChunkEncoder } from './flac-encoder';
 import { SAMPLE_RATE } from '../pipeline/timeline';
 import type { Uploader } from '../spool/uploader';
 
@@ -12,7 +12,7 @@ import type { Uploader } from '../spool/uploader';
  * every stream's chunks line up with every other's.
  */
 export class FlacChunkWriter implements MixOutput {
-  private readonly encoder: SegmentingEncoder;
+  private readonly encoder: FlacChunkEncoder;
 
   constructor(o: {
     name: string;
@@ -31,27 +31,24 @@ export class FlacChunkWriter implements MixOutput {
     const chunkSamples = o.chunkSeconds * SAMPLE_RATE;
     const first = Math.floor(o.startPosition / chunkSamples);
     const sample = o.relKey(0);
-    this.encoder = new SegmentingEncoder({
+    this.encoder = new FlacChunkEncoder({
       name: o.name,
-      // 100 ms FLAC frames divide any whole-second chunk exactly.
-      codec: ['-c:a', 'flac', '-frame_size', String(SAMPLE_RATE / 10)],
-      format: 'flac',
       dir: path.join(o.spoolDir, path.dirname(sample)),
-      pattern: path.basename(sample).replace(/\d+(?=\.flac$)/, (d) => `%0${d.length}d`),
-      segmentSeconds: o.chunkSeconds,
-      startNumber: first,
+      fileName: (i) => path.basename(o.relKey(i)),
+      chunkSamples,
+      startIndex: first,
       log: o.log,
-      onSegment: (s) => {
-        const key = o.relKey(s.index);
+      onChunk: (c) => {
+        const key = o.relKey(c.index);
         o.uploader.enqueue({
           key,
-          file: s.file,
+          file: c.file,
           onDone: (bytes) =>
             o.onUploaded({
-              index: s.index,
+              index: c.index,
               key,
-              startMs: s.index * o.chunkSeconds * 1000,
-              durationMs: Math.round((s.end - s.start) * 10000) / 10,
+              startMs: c.index * o.chunkSeconds * 1000,
+              durationMs: Math.round((c.samples / SAMPLE_RATE) * 10000) / 10,
               bytes,
             }),
         });
@@ -62,13 +59,8 @@ export class FlacChunkWriter implements MixOutput {
     if (lead > 0) this.encoder.write(o.lead && o.lead.length === lead ? o.lead : new Int16Array(lead));
   }
 
-  get pid(): number | undefined {
-    return this.encoder.pid;
-  }
-
-  get pids(): number[] {
-    return this.encoder.pid ? [this.encoder.pid] : [];
-  }
+  /** Encoded in this process: no encoder process of its own. */
+  readonly pids: number[] = [];
 
   write(pcm: Int16Array): void {
     this.encoder.write(pcm);

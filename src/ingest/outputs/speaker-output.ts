@@ -71,9 +71,8 @@ export class SpeakerOutputs implements RecordingOutput {
     for (const w of this.writers.values()) w.kill();
   }
 
-  get pids(): number[] {
-    return [...this.writers.values()].map((w) => w.pid).filter((p): p is number => !!p);
-  }
+  /** Encoded in this process (flac-encoder.ts). */
+  readonly pids: number[] = [];
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
