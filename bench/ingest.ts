@@ -126,14 +126,17 @@ async function main(): Promise<void> {
   const api = new Roomcast('api', env, ['api'], logFile(ctx, 'api'));
   await api.start();
   const loads: LoadResult[] = [];
-  let resume: ResumeResult | undefined;
+  const resumes: ResumeResult[] = [];
   let failure: unknown;
   try {
     for (const n of roomsList) {
       if (baseline) loads.push(await runLoad(ctx, n, seconds, baseline));
       loads.push(await runLoad(ctx, n, seconds, CURRENT));
     }
-    if (resumeRooms > 0) resume = await runResume(ctx, resumeRooms, killAfter);
+    if (resumeRooms > 0) {
+      if (baseline) resumes.push(await runResume(ctx, resumeRooms, killAfter, baseline));
+      resumes.push(await runResume(ctx, resumeRooms, killAfter, CURRENT));
+    }
   } catch (err) {
     failure = err; // what was measured before it is still reported
   } finally {
@@ -146,7 +149,7 @@ async function main(): Promise<void> {
     rmSync(spool, { recursive: true, force: true });
     if (!wasUp && !values['keep-stack']) await stackDown(settings);
   }
-  printReport(loads, resume);
+  printReport(loads, resumes);
   const meta = {
     runId,
     build,
@@ -154,8 +157,8 @@ async function main(): Promise<void> {
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGB: +(os.totalmem() / 2 ** 30).toFixed(1) },
     settings: { segmentSeconds: cfg.HLS_SEGMENT_SECONDS, mixLatencyMs: cfg.MIX_LATENCY_MS, pollMs: ctx.pollMs, speakersPerRoom: 4, dtx: true, botsNice: ctx.botsNice },
   };
-  if (loads.length) {
-    await writeResults(out, meta, loads, resume);
+  if (loads.length || resumes.length) {
+    await writeResults(out, meta, loads, resumes);
     console.log(`\nresults: ${path.join(out, 'results.json')}, chart: ${path.join(out, 'chart.png')}`);
   }
   if (failure) throw failure;

@@ -121,16 +121,17 @@ export async function runLoad(ctx: BenchContext, n: number, seconds: number, bui
  * started at once. Per room: kill → a new recorder in the room, kill → the manifest's resume gap,
  * kill → first segment after the discontinuity readable in S3.
  */
-export async function runResume(ctx: BenchContext, n: number, killAfterS: number): Promise<ResumeResult> {
-  const first = new Roomcast('ingest-resume-a', ctx.env, ['ingest'], logFile(ctx, 'ingest-resume-a'), ctx.ingestNodeArgs);
-  const second = new Roomcast('ingest-resume-b', ctx.env, ['ingest'], logFile(ctx, 'ingest-resume-b'), ctx.ingestNodeArgs);
+export async function runResume(ctx: BenchContext, n: number, killAfterS: number, build: Build = CURRENT): Promise<ResumeResult> {
+  const tag = build === CURRENT ? 'resume' : 'resume-base';
+  const first = new Roomcast(`ingest-${tag}-a`, ctx.env, ['ingest'], logFile(ctx, `ingest-${tag}-a`), ctx.ingestNodeArgs, build.root);
+  const second = new Roomcast(`ingest-${tag}-b`, ctx.env, ['ingest'], logFile(ctx, `ingest-${tag}-b`), ctx.ingestNodeArgs, build.root);
   await first.start();
   const tree = new ProcTree(first.pid, 1_000_000);
   tree.start(500);
   let orphansKilled = 0;
   const control = new Control(ctx.redis, ctx.cfg.QUEUE_PREFIX);
   try {
-    const { recs } = await createRooms(ctx, 'resume', n);
+    const { recs } = await createRooms(ctx, tag, n);
     const watch = new S3Watch(ctx.s3, ctx.cfg.S3_BUCKET, ctx.pollMs);
     watch.start(recs);
     const { run, result } = await withBots(ctx, 'resume', recs, killAfterS + 60, async (run) => {
@@ -161,6 +162,7 @@ export async function runResume(ctx: BenchContext, n: number, killAfterS: number
       }),
     );
     return {
+      build: build.label,
       rooms: n,
       killedAfterS: killAfterS,
       newIngestStartedMs: result.started,

@@ -93,7 +93,7 @@ export interface LoadResult {
   loadAvg1m: number;
   raw: RawSegments;
   /** One FFmpeg doing the codecs' work for the first room's audio (codec-floor.ts). */
-  codecFloor?: { seconds: number; cpuS: number; perRoomSecond: number; speakers: number };
+  codecFloor?: { seconds: number; cpuS: number; perRoomSecond: number; speakers: number; opusDecodePerRoomSecond: number };
 }
 
 export interface ResumeRoom {
@@ -108,6 +108,7 @@ export interface ResumeRoom {
 }
 
 export interface ResumeResult {
+  build: string;
   rooms: number;
   killedAfterS: number;
   /** Kill → the new ingest process logged "roomcast started". */
@@ -165,7 +166,7 @@ export function addCounts(cs: SegmentCounts[]): SegmentCounts {
 const f = (v: number | null, d = 0) => (v === null || !Number.isFinite(v) ? '–' : v.toFixed(d));
 const ratio = (v: number | null, target: number) => (v === null ? '–' : `${(v / target).toFixed(2)}× target${v <= target ? ' (ok)' : ' (OVER)'}`);
 
-export function printReport(loads: LoadResult[], resume: ResumeResult | undefined): void {
+export function printReport(loads: LoadResult[], resumes: ResumeResult[]): void {
   console.log('\n## Ingest benchmark (4 speakers per room, DTX on)\n');
   console.log('| build | N | CPU-s per room-s (steady) | CPU-s per room-s (create→closed) | RSS total peak MB | RSS per room MB | PSS per room MB | sound→S3 p50 / p95 ms | close→readable p50 / p95 ms | missing segments | bots max late ms |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
@@ -180,7 +181,7 @@ export function printReport(loads: LoadResult[], resume: ResumeResult | undefine
     console.log(`- N=${l.rooms}: CPU ${ratio(l.cpu.steadyPerRoomSecond, TARGETS.cpuPerRoomSecond)}; segment in S3 after close, p95 ${ratio(l.closeToReadableMs.p95, TARGETS.closeToReadableMs)}, ${l.closeToReadableMs.over1s} of ${l.closeToReadableMs.n} segments over 1 s; machine load (1 min) ${l.loadAvg1m.toFixed(1)} on ${os.cpus().length} CPUs`);
     console.log(`  ingest CPU-s while talking, by process/thread: ${Object.entries(l.cpu.steadyByProcess).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     const parts = cpuParts(l);
-    console.log(`  per room-second: roomcast's own part (JS thread + encoder processes) ${parts.own.toFixed(4)}, rtc-node's threads ${parts.rtc.toFixed(4)}${l.codecFloor ? `; codec floor ${l.codecFloor.perRoomSecond.toFixed(4)} (one FFmpeg: ${l.codecFloor.speakers} Opus decodes, AAC + FLAC of the mix, FLAC per speaker, over ${l.codecFloor.seconds.toFixed(0)} s of room 0) → own part ${(parts.own / l.codecFloor.perRoomSecond).toFixed(2)}× the floor` : ''}`);
+    console.log(`  per room-second: roomcast's own part (JS thread + encoder processes) ${parts.own.toFixed(4)}, rtc-node's threads ${parts.rtc.toFixed(4)}${l.codecFloor ? `; codec floor ${l.codecFloor.perRoomSecond.toFixed(4)} (one FFmpeg from files: AAC + FLAC of the mix, FLAC of ${l.codecFloor.speakers} speakers, over ${l.codecFloor.seconds.toFixed(0)} s of room 0) → own part ${(parts.own / l.codecFloor.perRoomSecond).toFixed(2)}× the floor; the speakers' Opus decode ${l.codecFloor.opusDecodePerRoomSecond.toFixed(4)} (rtc-node's threads do it in the ingest)` : ''}`);
     const b = l.bots;
     const kept = b.botsOver30Ms === 0 && b.failedJoins === 0;
     console.log(`  bots (${b.bots} in ${b.processes} processes, ${b.cpuS.toFixed(1)} CPU-s while talking): ${kept ? 'kept real time' : 'DID NOT keep real time'} (pump max ${b.maxBehindMs.toFixed(0)} ms behind, event loop p99 ${b.loopDelayP99Ms.toFixed(0)} ms / max ${b.loopDelayMaxMs.toFixed(0)} ms; all joined within ${(b.maxJoinMs / 1000).toFixed(1)} s, ${b.failedJoins} failed)`);
@@ -195,8 +196,8 @@ export function printReport(loads: LoadResult[], resume: ResumeResult | undefine
       console.log(`- N=${n}: CPU-s per room-s ${r(b.cpu.steadyPerRoomSecond, a.cpu.steadyPerRoomSecond)}; own part ${r(cpuParts(b).own, cpuParts(a).own)}; PSS per room MB ${r(b.memory.pssPerRoomMB, a.memory.pssPerRoomMB)}; RSS per room MB ${r(b.memory.rssPerRoomMB, a.memory.rssPerRoomMB)}; idle RSS MB ${r(b.memory.idleRssMB, a.memory.idleRssMB)}`);
     }
   }
-  if (resume) {
-    console.log(`\n## Resume after SIGKILL (${resume.rooms} rooms, killed ${resume.killedAfterS} s in; a standby ingest was started (${resume.newIngestStartedMs} ms) just before the kill)\n`);
+  for (const resume of resumes) {
+    console.log(`\n## Resume after SIGKILL, ${resume.build} (${resume.rooms} rooms, killed ${resume.killedAfterS} s in; a standby ingest was started (${resume.newIngestStartedMs} ms) just before the kill)\n`);
     console.log('| room | kill → new recorder joined ms | kill → gap in manifest ms | kill → first segment after discontinuity in S3 ms | gap length ms |');
     console.log('|---|---|---|---|---|');
     for (const r of resume.perRoom) console.log(`| ${r.room} | ${f(r.recorderJoinedMs)} | ${f(r.manifestGapMs)} | ${f(r.firstSegmentMs)} | ${f(r.gapLengthMs)} |`);
@@ -213,8 +214,9 @@ function cpuParts(l: LoadResult): { own: number; rtc: number } {
   return { own: ((by['node thread: node'] ?? 0) + (by.ffmpeg ?? 0)) / roomS, rtc: rtc / roomS };
 }
 
-export async function writeResults(out: string, meta: Record<string, unknown>, loads: LoadResult[], resume: ResumeResult | undefined): Promise<void> {
-  writeFileSync(path.join(out, 'results.json'), JSON.stringify({ ...meta, targets: TARGETS, loads, resume }, null, 2) + '\n');
+export async function writeResults(out: string, meta: Record<string, unknown>, loads: LoadResult[], resumes: ResumeResult[]): Promise<void> {
+  writeFileSync(path.join(out, 'results.json'), JSON.stringify({ ...meta, targets: TARGETS, loads, resumes }, null, 2) + '\n');
+  const resume = resumes[resumes.length - 1];
   // The chart shows the build measured last (this checkout's); results.json holds both.
   const charted = loads.filter((l) => l.build === loads[loads.length - 1]?.build);
   const xs = charted.map((l) => l.rooms);
