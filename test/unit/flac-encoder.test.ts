@@ -87,11 +87,15 @@ test('silence costs a few bytes; a killed encoder leaves what it had encoded, re
   enc.write(new Int16Array(2 * RATE));
   const pcm = signal(1.5 * RATE, 7);
   enc.write(pcm);
+  // A SIGKILL now: the file holds all but the last second at most (the write batch), readable.
+  const onDisk = decode(path.join(dir, 'chunk_000001.flac'));
+  expect(onDisk.length).toBeGreaterThanOrEqual(0.5 * RATE - 2400);
+  expect(onDisk.findIndex((v, i) => v !== pcm[i])).toBe(-1);
   enc.kill();
   expect(chunks).toHaveLength(1);
   expect(statSync(chunks[0].file).size).toBeLessThan(2000);
   expect(decode(chunks[0].file).every((v) => v === 0)).toBe(true);
-  // The chunk in progress: every whole 50 ms frame encoded before the kill decodes as written.
+  // kill() (the process failing) writes out the batch: every 50 ms frame libFLAC had finished.
   const partial = decode(path.join(dir, 'chunk_000001.flac'));
   expect(partial.length).toBeGreaterThanOrEqual(1.5 * RATE - 2400);
   expect(partial.length).toBeLessThanOrEqual(1.5 * RATE);

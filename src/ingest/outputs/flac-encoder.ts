@@ -49,6 +49,13 @@ function flacLib(): FlacLib {
 /** 50 ms: divides any whole second, and within the FLAC subset at 48 kHz (≤ 4608). */
 const BLOCK_SAMPLES = SAMPLE_RATE / 20;
 const COMPRESSION = 5;
+/**
+ * Encoded frames are written in batches of up to 1 s of audio or 32 KB (a write per frame cost ~1 s
+ * of the JS thread per minute at 4 rooms): a killed process loses at most that much of a chunk
+ * beyond the mixer's own latency. FFmpeg's file buffer held 32 KB, many seconds of silence.
+ */
+const FLUSH_SAMPLES = SAMPLE_RATE;
+const FLUSH_BYTES = 32 * 1024;
 
 export interface ClosedChunk {
   /** Absolute path of the finished file in the spool. */
@@ -60,9 +67,9 @@ export interface ClosedChunk {
 
 /**
  * One mono 48 kHz stream cut into FLAC files of `chunkSamples` each, numbered from `startIndex`.
- * Every frame goes to the file as it is encoded, so a killed process leaves a file that decodes up
- * to its last whole frame (spool-recovery.ts uploads it); a finished file gets its STREAMINFO
- * (length, MD5) written in place. A failing encoder loses its own chunk only, never another stream's.
+ * Frames go to the file as they are encoded (batched, FLUSH_SAMPLES), so a killed process leaves a
+ * file that decodes up to its last written frame (spool-recovery.ts uploads it); a finished file gets
+ * its STREAMINFO (length, MD5) written in place. A failing encoder loses its own chunk only, never another stream's.
  */
 export class FlacChunkEncoder {
   private encoder = 0;
@@ -73,6 +80,9 @@ export class FlacChunkEncoder {
   private written = 0;
   private broken = false;
   private streamInfo: Buffer | null = null;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private pendingSamples = 0;
   private readonly i32 = new Int32Array(SAMPLE_RATE);
 
   constructor(
@@ -113,8 +123,19 @@ export class FlacChunkEncoder {
   kill(): void {
     if (this.encoder) flacLib().FLAC__stream_encoder_delete(this.encoder);
     this.encoder = 0;
-    if (this.fd !== null) closeSync(this.fd);
+    if (this.fd !== null) {
+      this.flush();
+      closeSync(this.fd);
+    }
     this.fd = null;
+  }
+
+  private flush(): void {
+    if (this.pendingBytes === 0 || this.fd === null) return;
+    writeSync(this.fd, this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes));
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingSamples = 0;
   }
 
   private open(): void {
@@ -125,13 +146,17 @@ export class FlacChunkEncoder {
     this.written = 0;
     this.broken = false;
     this.streamInfo = null;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingSamples = 0;
     this.encoder = flac.create_libflac_encoder(SAMPLE_RATE, 1, 16, COMPRESSION, 0, false, BLOCK_SAMPLES);
-    const fd = this.fd;
     const status = this.encoder
       ? flac.init_encoder_stream(
           this.encoder,
           (data, _bytes, samples) => {
-            writeSync(fd, data);
+            this.pending.push(Buffer.from(data)); // a view of libFLAC's heap: copied
+            this.pendingBytes += data.length;
+            this.pendingSamples += samples;
             this.written += samples;
           },
           (meta) => {
@@ -152,6 +177,7 @@ export class FlacChunkEncoder {
         return this.fail(`libFLAC failed (state ${flac.FLAC__stream_encoder_get_state(this.encoder)})`);
       }
     }
+    if (this.pendingBytes >= FLUSH_BYTES || this.pendingSamples >= FLUSH_SAMPLES) this.flush();
   }
 
   private fail(why: string): void {
@@ -167,6 +193,7 @@ export class FlacChunkEncoder {
       flac.FLAC__stream_encoder_delete(this.encoder);
       this.encoder = 0;
     }
+    this.flush();
     // STREAMINFO is the first block, right after "fLaC" and its 4-byte header.
     if (this.streamInfo && !this.broken) writeSync(this.fd!, this.streamInfo, 0, this.streamInfo.length, 8);
     closeSync(this.fd!);
