@@ -45,6 +45,13 @@ export const ConfigSchema = z.object({
    * recording test a rejoining speaker then sometimes shifted the others' audio by 35–93 ms
    * (cause not found): 10 stays the default until it is.
    */
+  /**
+   * Who encodes the lossless chunks: `ffmpeg` (a process per stream) or `libflac` (libFLAC as
+   * WebAssembly in the ingest process: PSS per room 128 → 43 MB at 4 rooms, bench/ingest.ts). In the
+   * recording test the libflac build placed bursts after a speaker's rejoin 76–223 ms late in 5 of
+   * 7 runs (the ffmpeg build passed the 2 runs beside them; cause not found): ffmpeg stays the default.
+   */
+  FLAC_ENCODER: z.enum(['ffmpeg', 'libflac']).default('ffmpeg'),
   INGEST_FRAME_MS: z.coerce.number().int().refine((v) => v === 10 || v === 20 || v === 50 || v === 100, 'one of 10, 20, 50, 100').default(10),
   /** Speech-to-text engine of the transcribe worker. */
   TRANSCRIBE_ENGINE: z.enum(['sphinx', 'whisper', 'openai']).default('sphinx'),

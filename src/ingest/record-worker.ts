@@ -71,7 +71,7 @@ export function startIngest(deps: {
       }
       const options = roomOptions(info.metadata);
       if (options.problem) log.warn({ room: data.room, problem: options.problem }, 'room metadata malformed: recorded as private');
-      await loadFlac();
+      if (cfg.FLAC_ENCODER === 'libflac') await loadFlac();
       const rec = new Recording(cfg, data, s3, control, log, previous?.visibility ?? options.visibility, resume);
       live.add(rec);
       // Transcription and the archive files are made while the room runs, so little is left when it ends.

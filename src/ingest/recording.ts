@@ -133,6 +133,7 @@ export class Recording {
       uploader: this.uploader,
       manifest: this.store,
       log: this.log,
+      encoder: cfg.FLAC_ENCODER,
       old: new Map(resume?.manifest.speakers.map((sp) => [sp.identity, oldOf(sp.identity)]).filter((e): e is [string, OldAudio] => !!e[1])),
     });
     const mixChunks = new FlacChunkWriter({
@@ -144,6 +145,7 @@ export class Recording {
       lead: this.oldMix?.leadUpTo(position),
       uploader: this.uploader,
       log: this.log,
+      encoder: cfg.FLAC_ENCODER,
       onUploaded: (c) => this.store.update((m) => addChunk(m.mix.chunks, c)),
     });
     const mixOutputs: MixOutput[] = [this.hls, mixChunks];

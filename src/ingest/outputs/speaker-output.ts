@@ -21,6 +21,8 @@ export class SpeakerOutputs implements RecordingOutput {
       uploader: Uploader;
       manifest: ManifestStore;
       log: Logger;
+      /** FLAC_ENCODER (config.ts). */
+      encoder: 'ffmpeg' | 'libflac';
       /** A resumed recording: each speaker's audio already in the chunk where it goes on. */
       old?: Map<string, OldAudio>;
     },
@@ -40,6 +42,7 @@ export class SpeakerOutputs implements RecordingOutput {
         lead: old?.leadUpTo(pos),
         uploader: this.o.uploader,
         log: this.o.log,
+        encoder: this.o.encoder,
         onUploaded: (c) =>
           this.o.manifest.update((m) => {
             const sp = m.speakers.find((x) => x.identity === lane.identity);
@@ -71,8 +74,9 @@ export class SpeakerOutputs implements RecordingOutput {
     for (const w of this.writers.values()) w.kill();
   }
 
-  /** Encoded in this process (flac-encoder.ts). */
-  readonly pids: number[] = [];
+  get pids(): number[] {
+    return [...this.writers.values()].flatMap((w) => w.pids);
+  }
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
