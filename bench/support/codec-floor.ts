@@ -60,13 +60,15 @@ async function rawStream(s3: S3Client, bucket: string, prefix: string, chunks: C
   return { file, samples: all.length / 2 };
 }
 
+const FFMPEG = ['ffmpeg', '-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
+
 function ff(args: string[]): void {
-  execFileSync('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args]);
+  execFileSync(FFMPEG[0], [...FFMPEG.slice(1), ...args]);
 }
 
 /** CPU-s (user + system) of one FFmpeg run: its shell's cutime/cstime once it was waited for. */
 function childCpuS(args: string[]): number {
-  const quoted = ['ffmpeg', '-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const quoted = [...FFMPEG, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const stat = execFileSync('sh', ['-c', `${quoted} && cat /proc/$$/stat`], { encoding: 'utf8' });
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // After the comm field: cutime and cstime are fields 16 and 17 of stat, i.e. 13 and 14 here.

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,7 +78,7 @@ test('chunks decode bit-exact to what was written, cut every chunkSamples, numbe
   const packed = head.readBigUInt64BE(8 + 10);
   expect(Number(packed >> 44n)).toBe(RATE);
   expect(Number(packed & 0xfffffffffn)).toBe(1.3 * RATE);
-  const md5 = require('node:crypto').createHash('md5').update(Buffer.from(pcm.buffer, pcm.byteOffset + 4 * RATE * 2, 1.3 * RATE * 2)).digest('hex');
+  const md5 = createHash('md5').update(Buffer.from(pcm.buffer, pcm.byteOffset + 4 * RATE * 2, 1.3 * RATE * 2)).digest('hex');
   expect(head.subarray(26, 42).toString('hex')).toBe(md5);
 });
 

@@ -5,8 +5,8 @@ import type { Logger } from '../../shared/log';
 import { SAMPLE_RATE } from '../pipeline/timeline';
 
 /**
- * Lossless chunks encoded in this process by libFLAC (libflacjs: libFLAC compiled to WebAssembly),
- * not by an FFmpeg per stream: an FFmpeg process costs ~9 MB of private memory and a pipe's
+ * Lossless chunks encoded in this process by libFLAC (libflacjs: libFLAC compiled to WebAssembly)
+ * when FLAC_ENCODER=libflac, instead of an FFmpeg per stream (encoder.ts): an FFmpeg process costs ~9 MB of private memory and a pipe's
  * traffic, six of them per room (bench/ingest.ts, issue 15); libFLAC here costs ~0.0013 CPU-s per
  * second of speech and one heap for every stream of the process.
  */
@@ -50,6 +50,11 @@ function flacLib(): FlacLib {
 const BLOCK_SAMPLES = SAMPLE_RATE / 20;
 const COMPRESSION = 5;
 /**
+ * libFLAC takes 32-bit samples: one scratch buffer of a mixer block (100 ms) for every encoder of
+ * the process (encoding is synchronous), not one per stream.
+ */
+const scratch = new Int32Array(SAMPLE_RATE / 10);
+/**
  * Encoded frames are written in batches of up to 1 s of audio or 32 KB (a write per frame cost ~1 s
  * of the JS thread per minute at 4 rooms): a killed process loses at most that much of a chunk
  * beyond the mixer's own latency. FFmpeg's file buffer held 32 KB, many seconds of silence.
@@ -83,7 +88,6 @@ export class FlacChunkEncoder {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private pendingSamples = 0;
-  private readonly i32 = new Int32Array(SAMPLE_RATE);
 
   constructor(
     private readonly o: {
@@ -170,10 +174,10 @@ export class FlacChunkEncoder {
   private encode(pcm: Int16Array): void {
     if (this.broken) return;
     const flac = flacLib();
-    for (let off = 0; off < pcm.length; off += this.i32.length) {
-      const n = Math.min(this.i32.length, pcm.length - off);
-      for (let i = 0; i < n; i++) this.i32[i] = pcm[off + i];
-      if (!flac.FLAC__stream_encoder_process_interleaved(this.encoder, this.i32.subarray(0, n), n)) {
+    for (let off = 0; off < pcm.length; off += scratch.length) {
+      const n = Math.min(scratch.length, pcm.length - off);
+      for (let i = 0; i < n; i++) scratch[i] = pcm[off + i];
+      if (!flac.FLAC__stream_encoder_process_interleaved(this.encoder, scratch.subarray(0, n), n)) {
         return this.fail(`libFLAC failed (state ${flac.FLAC__stream_encoder_get_state(this.encoder)})`);
       }
     }
