@@ -12,12 +12,14 @@
  *   npx tsx bench/ingest.ts [--rooms 1,5,10,20] [--seconds 60] [--out bench-results/ingest]
  *                           [--resume-rooms 5] [--kill-after 15] [--poll-ms 100] [--bot-processes auto]
  *                           [--bots-nice 0] [--keep-stack] [--ingest-node-args="--cpu-prof"]
- *                           [--baseline <git ref>] [--no-floor]
+ *                           [--baseline <git ref>] [--no-floor] [--js-profile]
  *
  * --baseline: that commit is built beside this checkout (bench-results/builds/) and measured first at
  * every N, then this build: an A/B in one run, printed side by side with ratios. After each load the
  * codec floor (support/codec-floor.ts) — one FFmpeg doing the codecs' work for the first room's
  * audio — is measured on the idle machine and set against roomcast's own part (--no-floor skips it).
+ * --js-profile: each load's ingest runs under node --cpu-prof, and its JS thread is split by origin
+ * over the talking seconds (support/js-profile.ts): rtc-node's FFI event plumbing against roomcast.
  *
  * It brings up its own local stack ("bench": LiveKit 27880, S3 29100, api 28080, Redis db 3 unless
  * the ROOMCAST_* variables say otherwise), runs one `--role api` process for the LiveKit webhooks
@@ -66,6 +68,8 @@ const { values } = parseArgs({
     // A git ref built beside this checkout and run before this build at every N (A/B in one run).
     baseline: { type: 'string' },
     'no-floor': { type: 'boolean', default: false },
+    // Profile each load's ingest (node --cpu-prof) and split its JS thread by origin: rtc-node's FFI plumbing vs roomcast.
+    'js-profile': { type: 'boolean', default: false },
   },
 });
 
@@ -115,6 +119,7 @@ async function main(): Promise<void> {
     botsNice: Number(values['bots-nice']),
     ingestNodeArgs: values['ingest-node-args'].split(' ').filter(Boolean),
     codecFloor: !values['no-floor'],
+    jsProfileDir: values['js-profile'] ? path.join(out, 'profiles', runId) : undefined,
   };
   console.log(`ingest bench ${runId}: rooms ${roomsList.join(', ')} × ${seconds} s; resume phase ${resumeRooms ? `${resumeRooms} rooms, kill after ${killAfter} s` : 'off'}; logs in ${ctx.logDir}`);
   console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);

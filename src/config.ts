@@ -46,14 +46,13 @@ export const ConfigSchema = z.object({
    * (cause not found): 10 stays the default until it is.
    */
   /**
-   * Who encodes the lossless chunks: `ffmpeg` (a process per stream) or `libflac` (libFLAC as
-   * WebAssembly in the ingest process: PSS per room 128 → 43 MB at 4 rooms, bench/ingest.ts). In the
-   * recording test, bursts after a speaker's rejoin came 76–223 ms late (or one was lost) in 5 of 7
-   * runs of the libflac build and 1 of 3 of the ffmpeg build (2026-11-30): the same known misplacement
-   * (ARCHITECTURE, Timing model), seemingly more often with libflac; until that is understood ffmpeg
-   * stays the default.
+   * Who encodes the lossless chunks: `libflac` (libFLAC as WebAssembly in the ingest process: PSS per
+   * room 128 → 43 MB at 4 rooms, bench/ingest.ts) or `ffmpeg` (a process per stream, as before
+   * 2026-11-30). The recording test's late bursts after a rejoin, first blamed on libflac, came from
+   * the test machine starving LiveKit (ARCHITECTURE, Timing model): with LiveKit ahead of roomcast
+   * the libflac build passed 4 of 4 runs.
    */
-  FLAC_ENCODER: z.enum(['ffmpeg', 'libflac']).default('ffmpeg'),
+  FLAC_ENCODER: z.enum(['ffmpeg', 'libflac']).default('libflac'),
   INGEST_FRAME_MS: z.coerce.number().int().refine((v) => v === 10 || v === 20 || v === 50 || v === 100, 'one of 10, 20, 50, 100').default(10),
   /** Speech-to-text engine of the transcribe worker. */
   TRANSCRIBE_ENGINE: z.enum(['sphinx', 'whisper', 'openai']).default('sphinx'),

@@ -28,6 +28,8 @@ export interface BenchContext {
   ingestNodeArgs: string[];
   /** Measure the codec floor after each load (codec-floor.ts). */
   codecFloor: boolean;
+  /** Profile each load's ingest and split its JS thread by origin (js-profile.ts); the folder for the profiles. */
+  jsProfileDir?: string;
 }
 
 export const logFile = (ctx: BenchContext, name: string) => {

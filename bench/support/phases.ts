@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import { Control } from '../../src/shared/control';
 import { BenchContext, createRooms, endRooms, lkCreds, logFile } from './context';
 import { BotLateness, BotPool, BotRun } from './bots';
@@ -6,6 +7,7 @@ import { cpuSplit, ownCpuS, ProcTree } from './proc-tree';
 import { addCounts, closeToReadable, countSegments, dist, LoadResult, rawSegments, ResumeResult, ResumeRoom, soundToS3 } from './report';
 import { Build, CURRENT } from './builds';
 import { codecFloor } from './codec-floor';
+import { monotonicUs, newestProfile, splitProfile } from './js-profile';
 import { killLeftovers, Roomcast } from './roomcast';
 import { readManifest, RoomRec, S3Watch, sleep } from './s3-watch';
 import { Beep, roomScript, SPEAKERS_PER_ROOM } from './script';
@@ -39,10 +41,13 @@ async function withBots<T>(ctx: BenchContext, tag: string, recs: RoomRec[], seco
  */
 export async function runLoad(ctx: BenchContext, n: number, seconds: number, build: Build = CURRENT): Promise<LoadResult> {
   const tag = `n${n}${build === CURRENT ? '' : '-base'}`;
-  const ingest = new Roomcast(`ingest-${tag}`, { ...ctx.env, INGEST_CONCURRENCY: String(Math.max(20, n)) }, ['ingest'], logFile(ctx, `ingest-${tag}`), ctx.ingestNodeArgs, build.root);
+  const profDir = ctx.jsProfileDir && path.join(ctx.jsProfileDir, tag);
+  const nodeArgs = profDir ? [...ctx.ingestNodeArgs, '--cpu-prof', `--cpu-prof-dir=${profDir}`] : ctx.ingestNodeArgs;
+  const ingest = new Roomcast(`ingest-${tag}`, { ...ctx.env, INGEST_CONCURRENCY: String(Math.max(20, n)) }, ['ingest'], logFile(ctx, `ingest-${tag}`), nodeArgs, build.root);
   await ingest.start();
   let firstRoom: RoomRec | undefined;
   let result: LoadResult;
+  let window: readonly [number, number] | undefined;
   const tree = new ProcTree(ingest.pid);
   tree.start(500);
   try {
@@ -60,9 +65,10 @@ export async function runLoad(ctx: BenchContext, n: number, seconds: number, bui
       await sleep(run.epochMs - Date.now());
       const c0 = tree.sample()!;
       const b0 = ownCpuS();
+      const us0 = monotonicUs();
       await sleep(run.epochMs + seconds * 1000 - Date.now());
       const c1 = tree.sample()!;
-      return { c0, c1, benchCpuS: ownCpuS() - b0, load: os.loadavg()[0] };
+      return { c0, c1, benchCpuS: ownCpuS() - b0, load: os.loadavg()[0], window: [us0, monotonicUs()] as const };
     });
     const endMs = await endRooms(ctx, recs);
     const closed = tree.sample()!;
@@ -107,10 +113,13 @@ export async function runLoad(ctx: BenchContext, n: number, seconds: number, bui
       loadAvg1m: steady.load,
       raw: rawSegments(run.epochMs, endMs, recs, watch.segs),
     };
+    if (profDir) window = steady.window;
   } finally {
     tree.stop();
     await ingest.stop('SIGTERM');
   }
+  const profile = profDir && window && newestProfile(profDir);
+  if (profile && window) result.jsProfile = splitProfile(profile, window[0], window[1]);
   // With the ingest gone: the codecs' own cost for the first room's audio, on an idle machine.
   if (ctx.codecFloor && firstRoom) result.codecFloor = await codecFloor(ctx.s3, ctx.cfg.S3_BUCKET, firstRoom, ctx.cfg.HLS_BITRATE_KBPS);
   return result;

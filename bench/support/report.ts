@@ -1,3 +1,4 @@
+import type { JsProfileSplit } from './js-profile';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -94,6 +95,8 @@ export interface LoadResult {
   raw: RawSegments;
   /** One FFmpeg doing the codecs' work for the first room's audio (codec-floor.ts). */
   codecFloor?: { seconds: number; cpuS: number; perRoomSecond: number; speakers: number; opusDecodePerRoomSecond: number };
+  /** The JS thread by origin over the talking seconds (--js-profile; the profiler itself costs a few per cent). */
+  jsProfile?: JsProfileSplit;
 }
 
 export interface ResumeRoom {
@@ -182,6 +185,14 @@ export function printReport(loads: LoadResult[], resumes: ResumeResult[]): void 
     console.log(`  ingest CPU-s while talking, by process/thread: ${Object.entries(l.cpu.steadyByProcess).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     const parts = cpuParts(l);
     console.log(`  per room-second: roomcast's own part (JS thread + encoder processes) ${parts.own.toFixed(4)}, rtc-node's threads ${parts.rtc.toFixed(4)}${l.codecFloor ? `; codec floor ${l.codecFloor.perRoomSecond.toFixed(4)} (one FFmpeg from files: AAC + FLAC of the mix, FLAC of ${l.codecFloor.speakers} speakers, over ${l.codecFloor.seconds.toFixed(0)} s of room 0) → own part ${(parts.own / l.codecFloor.perRoomSecond).toFixed(2)}× the floor; the speakers' Opus decode ${l.codecFloor.opusDecodePerRoomSecond.toFixed(4)} (rtc-node's threads do it in the ingest)` : ''}`);
+    if (l.jsProfile) {
+      const js = (l.cpu.steadyByProcess['node thread: node'] ?? 0) / (l.rooms * l.seconds);
+      const shares = Object.entries(l.jsProfile.shares).sort((x, y) => y[1] - x[1]);
+      const theirs = l.jsProfile.shares['rtc-node (FFI events, protobuf)'] ?? 0;
+      const ownLessRtc = parts.own - js * theirs;
+      console.log(`  JS thread by origin (CPU profile, ${l.jsProfile.busyS.toFixed(1)} s busy): ${shares.map(([k, v]) => `${k} ${(v * 100).toFixed(0)} %`).join(', ')}`);
+      console.log(`  → rtc-node's JS part ${(js * theirs).toFixed(4)} CPU-s per room-s; roomcast's own part without it ${ownLessRtc.toFixed(4)}${l.codecFloor ? ` = ${(ownLessRtc / l.codecFloor.perRoomSecond).toFixed(2)}× the floor` : ''}`);
+    }
     const b = l.bots;
     const kept = b.botsOver30Ms === 0 && b.failedJoins === 0;
     console.log(`  bots (${b.bots} in ${b.processes} processes, ${b.cpuS.toFixed(1)} CPU-s while talking): ${kept ? 'kept real time' : 'DID NOT keep real time'} (pump max ${b.maxBehindMs.toFixed(0)} ms behind, event loop p99 ${b.loopDelayP99Ms.toFixed(0)} ms / max ${b.loopDelayMaxMs.toFixed(0)} ms; all joined within ${(b.maxJoinMs / 1000).toFixed(1)} s, ${b.failedJoins} failed)`);

@@ -22,6 +22,12 @@ export interface BotOptions {
   name: string;
   /** Opus discontinuous transmission (on in LiveKit's clients by default). */
   dtx?: boolean;
+  /**
+   * Audio handed to rtc per call (ms, default 10 as a microphone does). Each call is an FFI request
+   * and an event back; a load generator with many bots hands 100 ms at a time to cost a tenth of
+   * that, and rtc's source still plays it out 10 ms at a time.
+   */
+  frameMs?: number;
 }
 
 /**
@@ -40,11 +46,15 @@ export class SpeakerBot {
   /** Stretches of the script (ms) the pump skipped because it stalled past its lead: never sent. */
   skipped: Array<[number, number]> = [];
 
+  private readonly frameSamples: number;
+
   constructor(
     readonly o: BotOptions,
     private readonly program: Program,
     private readonly epochMs: number,
-  ) {}
+  ) {
+    this.frameSamples = ((o.frameMs ?? 10) * SAMPLE_RATE) / 1000;
+  }
 
   async join(): Promise<void> {
     const at = new AccessToken(this.o.apiKey, this.o.apiSecret, { identity: this.o.identity, name: this.o.name, ttl: '1h' });
@@ -91,7 +101,8 @@ export class SpeakerBot {
     let next = nowSample();
     while (this.running) {
       const due = nowSample() + LEAD_SAMPLES;
-      if (next >= due) {
+      // (Hands a frame once its last 10 ms fit in the lead: with 10 ms frames, as soon as next < due.)
+      if (next + this.frameSamples - FRAME >= due) {
         await new Promise((r) => setTimeout(r, 5));
         continue;
       }
@@ -104,9 +115,9 @@ export class SpeakerBot {
         this.skipped.push([(next / SAMPLE_RATE) * 1000, ((due - LEAD_SAMPLES) / SAMPLE_RATE) * 1000]);
         next = due - LEAD_SAMPLES;
       }
-      const frame = new AudioFrame(this.program.render(next, FRAME), SAMPLE_RATE, 1, FRAME);
-      next += FRAME;
-      await source.captureFrame(frame);
+      const n = this.frameSamples;
+      await source.captureFrame(new AudioFrame(this.program.render(next, n), SAMPLE_RATE, 1, n));
+      next += n;
     }
   }
 
