@@ -7,8 +7,9 @@ import path from 'node:path';
  *
  * The bench splits the ingest's CPU by thread; this splits the JS thread by origin, so the note on
  * the cost per room can say which part of it is rtc-node's FFI plumbing (its event decoding and
- * dispatch, in node_modules) and which is roomcast's own work. Native and built-in frames (no
- * script URL: copyBuffer, Buffer ops) count for the nearest caller that has one.
+ * dispatch, in node_modules) and which is roomcast's own work. Node's own and native frames (a
+ * socket write, a Buffer op) count for the nearest caller outside node; "(program)" is V8's name
+ * for time outside JS (among it the FFI's native callbacks into JS, which no frame names).
  */
 export interface JsProfileSplit {
   /** Sampled time in the window that the JS thread was busy (not idle), seconds. */
@@ -16,7 +17,15 @@ export interface JsProfileSplit {
   /** Shares of busyS (0..1) by origin. */
   shares: Record<Origin, number>;
 }
-export type Origin = 'rtc-node (FFI events, protobuf)' | 'roomcast: FFI hand-off (ffi-audio)' | 'roomcast: the rest' | 'other libraries' | 'node internals' | 'garbage collector';
+export type Origin =
+  | 'rtc-node (FFI events, protobuf)'
+  | 'roomcast: FFI hand-off (ffi-audio)'
+  | 'roomcast: libFLAC (wasm)'
+  | 'roomcast: the rest'
+  | 'other libraries'
+  | 'node, no JS caller'
+  | 'native, outside JS'
+  | 'garbage collector';
 
 interface Node {
   id: number;
@@ -30,11 +39,12 @@ interface Profile {
   timeDeltas: number[];
 }
 
+/** Whose code a frame is; undefined for node's own and native frames, which count for their caller. */
 function originOf(url: string): Origin | undefined {
-  if (!url) return undefined;
+  if (!url || url.startsWith('node:')) return undefined;
+  if (url.startsWith('wasm://') || url.includes('libflac')) return 'roomcast: libFLAC (wasm)';
   if (/node_modules\/@livekit\/|node_modules\/@bufbuild\//.test(url)) return 'rtc-node (FFI events, protobuf)';
   if (url.includes('node_modules/')) return 'other libraries';
-  if (url.startsWith('node:') || !url.includes('/')) return 'node internals';
   if (/ingest\/livekit\/ffi-audio\.js$/.test(url)) return 'roomcast: FFI hand-off (ffi-audio)';
   return 'roomcast: the rest';
 }
@@ -50,12 +60,14 @@ export function splitProfile(file: string, fromUs: number, toUs: number): JsProf
     if (hit) return hit;
     const n = byId.get(id)!;
     let o: Origin | 'idle';
-    if (n.callFrame.functionName === '(garbage collector)') o = 'garbage collector';
-    else if (n.callFrame.functionName === '(idle)') o = 'idle';
+    const fn = n.callFrame.functionName;
+    if (fn === '(garbage collector)') o = 'garbage collector';
+    else if (fn === '(idle)') o = 'idle';
+    else if (fn === '(program)') o = 'native, outside JS';
     else {
-      const own = originOf(n.callFrame.url);
+      // Node's own frames (a socket write, a timer) count for the code that called them.
       const up = parent.get(id);
-      o = own ?? (up !== undefined && byId.get(up)!.callFrame.functionName !== '(root)' ? origin(up) : 'node internals');
+      o = originOf(n.callFrame.url) ?? (up !== undefined && byId.get(up)!.callFrame.functionName !== '(root)' ? origin(up) : 'node, no JS caller');
     }
     memo.set(id, o);
     return o;
