@@ -5,6 +5,13 @@ import { metrics } from '../../shared/metrics';
 
 /** Entries waiting for Redis beyond this are dropped: the edge is for the present, S3 keeps the rest. */
 const MAX_IN_FLIGHT = 50;
+/**
+ * The stream's TTL is renewed with its first entry, every this often, and with its run and end
+ * entries, not with every part: MULTI/XADD/EXPIRE/EXEC per part was ~1 ms of the recorder's JS
+ * thread, 5 times a second per room (CPU profile, issue 15). The stream still outlives its last
+ * write by at least EDGE_STREAM_TTL_SECONDS − this.
+ */
+const RENEW_TTL_MS = 30_000;
 
 /**
  * Hands the live edge's entries (see contracts/live-edge.ts) to Redis, in order, never waiting:
@@ -14,6 +21,7 @@ const MAX_IN_FLIGHT = 50;
 export class EdgePublisher {
   private inFlight = 0;
   private failing = false;
+  private renewedAtMs = -Infinity;
 
   constructor(
     private readonly redis: IORedis,
@@ -27,11 +35,13 @@ export class EdgePublisher {
       return;
     }
     this.inFlight++;
-    this.redis
-      .multi()
-      .xadd(this.key, 'MAXLEN', '~', EDGE_STREAM_MAX_ENTRIES, '*', ...edgeFields(meta, bytes))
-      .expire(this.key, EDGE_STREAM_TTL_SECONDS)
-      .exec()
+    const renew = meta.t !== 'part' || Date.now() - this.renewedAtMs >= RENEW_TTL_MS;
+    const fields = edgeFields(meta, bytes);
+    const sent = renew
+      ? this.redis.multi().xadd(this.key, 'MAXLEN', '~', EDGE_STREAM_MAX_ENTRIES, '*', ...fields).expire(this.key, EDGE_STREAM_TTL_SECONDS).exec()
+      : this.redis.xadd(this.key, 'MAXLEN', '~', EDGE_STREAM_MAX_ENTRIES, '*', ...fields);
+    if (renew) this.renewedAtMs = Date.now();
+    sent
       .then(
         () => {
           if (this.failing) this.log.info('live edge entries reach Redis again');
