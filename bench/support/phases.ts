@@ -9,7 +9,8 @@ import { Build, CURRENT } from './builds';
 import { codecFloor } from './codec-floor';
 import { monotonicUs, newestProfile, splitProfile } from './js-profile';
 import { killLeftovers, Roomcast } from './roomcast';
-import { readManifest, RoomRec, S3Watch, sleep } from './s3-watch';
+import { rel } from '../../src/contracts/layout';
+import { getText, parsePlaylist, readManifest, RoomRec, S3Watch, sleep } from './s3-watch';
 import { Beep, roomScript, SPEAKERS_PER_ROOM } from './script';
 
 const MB = 1024 * 1024;
@@ -196,7 +197,14 @@ export async function runResume(ctx: BenchContext, n: number, killAfterS: number
 async function resumeOf(ctx: BenchContext, r: RoomRec, watch: S3Watch, killAt: number, oldOwner: string | undefined): Promise<ResumeRoom> {
   const control = new Control(ctx.redis, ctx.cfg.QUEUE_PREFIX);
   const res: ResumeRoom = { room: r.room, recorderJoinedMs: null, manifestGapMs: null, firstSegmentMs: null, gapLengthMs: null };
-  const segAfter = () => [...watch.segs.get(r.room)!.values()].find((s) => s.discontinuity && s.listedAtMs > killAt && s.readableAtMs !== undefined);
+  // The first segment of the resumed recorder, by its sequence number in the event playlist (which
+  // keeps the discontinuity): the live window may never show it flagged, since a resumed recorder
+  // writes the gap's silence at once and the flagged segment can slide out between two polls.
+  let resumedSeq: number | undefined;
+  const segAfter = () =>
+    resumedSeq === undefined
+      ? undefined
+      : [...watch.segs.get(r.room)!.values()].filter((s) => s.seq >= resumedSeq! && s.readableAtMs !== undefined).sort((a, b) => a.seq - b.seq)[0];
   let lastManifest = 0;
   while (Date.now() - killAt < 45_000 && (res.recorderJoinedMs === null || res.manifestGapMs === null || res.firstSegmentMs === null)) {
     if (res.recorderJoinedMs === null) {
@@ -210,6 +218,10 @@ async function resumeOf(ctx: BenchContext, r: RoomRec, watch: S3Watch, killAt: n
         res.manifestGapMs = Date.now() - killAt;
         res.gapLengthMs = g.toMs - g.fromMs;
       }
+    }
+    if (resumedSeq === undefined && res.manifestGapMs !== null) {
+      const text = await getText(ctx.s3, ctx.cfg.S3_BUCKET, r.prefix + rel.eventPlaylist);
+      resumedSeq = text ? parsePlaylist(text).find((s) => s.discontinuity)?.seq : undefined;
     }
     const seg = segAfter();
     if (res.firstSegmentMs === null && seg) res.firstSegmentMs = seg.readableAtMs! - killAt;
