@@ -15,8 +15,9 @@ export default async function globalSetup(): Promise<void> {
   rmSync(path.join(s.dataDir, 's3-sidecar'), { recursive: true, force: true });
   rmSync(path.join(s.dataDir, 'spool'), { recursive: true, force: true });
   await stackUp(s);
-  // LiveKit stands for the company's SFU, on machines of its own: like the clients (client-priority.ts)
-  // it runs ahead of roomcast, so a busy test machine delays the recorder, not the room it records.
+  // LiveKit stands for the company's SFU, on machines of its own: it runs at −10, level with the
+  // clients (client-priority.ts) and roomcast (roomcast-process.ts), so a join's burst of work on
+  // two shared cores starves none of them.
   const sfu = daemonPid({ name: 'livekit-server', runDir: path.join(s.dataDir, 'run') });
   try {
     if (sfu) os.setPriority(sfu, -10);

@@ -98,7 +98,19 @@
     audio.currentTime = liveEdge();
     if (audio.paused) audio.play().catch(() => undefined);
   });
-  window.roomcastLive.seekBack = (seconds) => { userRewound = seconds > 5; audio.currentTime = Math.max(seekStart(), liveEdge() - seconds); };
+  window.roomcastLive.seekBack = (seconds) => {
+    userRewound = seconds > 5;
+    // A seek is clamped to what the media element finds seekable, which can lag the playlist for a
+    // moment (hls.js sets the duration from it as it updates): seek again until it takes.
+    let tries = 0;
+    const seek = () => {
+      if (!userRewound) return;
+      const want = Math.max(seekStart(), liveEdge() - seconds);
+      if (Math.abs(audio.currentTime - want) > 1) audio.currentTime = want;
+      if (++tries < 8 && Math.abs(audio.currentTime - want) > 1) setTimeout(seek, 250);
+    };
+    seek();
+  };
   window.roomcastLive.goLive = () => { userRewound = false; audio.currentTime = liveEdge(); };
   window.roomcastLive.behindLiveSeconds = () => (state.playlist ? Math.max(0, liveEdge() - audio.currentTime) : null);
   // hls.js speeds up to its target latency only with more than 1 s buffered, which a 0.64 s part
