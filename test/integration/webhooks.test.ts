@@ -26,7 +26,7 @@ async function jobsFor(roomSid: string) {
 }
 
 const rejectedInLog = () =>
-  readFileSync(path.join(ARTIFACTS, 'roomcast-all.log'), 'utf8')
+  readFileSync(path.join(ARTIFACTS, 'roomcast-api-ingest.log'), 'utf8')
     .split('\n')
     .filter((l) => l.includes('webhook rejected')).length;
 

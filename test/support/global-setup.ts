@@ -7,7 +7,7 @@ import { stackDown, stackUp } from '../../src/stack/stack';
 import { RoomcastProcess } from './roomcast-process';
 import { testAppEnv, testSettings } from './env';
 
-/** Starts the real test stack (livekit-server, S3, Redis) and one roomcast with every role. */
+/** Starts the real test stack (livekit-server, S3, Redis) and roomcast: api + ingest, and workers. */
 export default async function globalSetup(): Promise<void> {
   const s = testSettings();
   await stackDown(s);
@@ -28,12 +28,18 @@ export default async function globalSetup(): Promise<void> {
   const redis = new IORedis(env.REDIS_URL);
   await redis.flushdb();
   redis.disconnect();
-  // A run that was interrupted (Ctrl-C, a killed jest) can leave its roomcast behind: stop it first.
-  const pidFile = path.join(s.dataDir, 'run', 'roomcast-all.pid');
-  const stale = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
-  if (stale > 0 && alive(stale)) process.kill(stale, 'SIGKILL');
-  const rc = new RoomcastProcess('roomcast-all', env);
-  await rc.start();
-  writeFileSync(pidFile, String(rc.pid));
-  (globalThis as Record<string, unknown>).__ROOMCAST__ = rc;
+  // As docker-compose.yml runs them: the api and the ingest in one process, the workers in another.
+  // With the workers in the recorder's process, the live archive's work (an FFmpeg spawned per chunk
+  // and format) coincided with every track's jitter buffer growing by 125+ ms in the recording test
+  // (1 run in 4 to 8); without it, 4 of 4 runs placed every burst in line.
+  const procs = [new RoomcastProcess('roomcast-api-ingest', env, ['api', 'ingest']), new RoomcastProcess('roomcast-workers', env, ['workers'])];
+  for (const rc of procs) {
+    // A run that was interrupted (Ctrl-C, a killed jest) can leave one behind: stop it first.
+    const pidFile = path.join(s.dataDir, 'run', `${rc.name}.pid`);
+    const stale = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
+    if (stale > 0 && alive(stale)) process.kill(stale, 'SIGKILL');
+    await rc.start();
+    writeFileSync(pidFile, String(rc.pid));
+  }
+  (globalThis as Record<string, unknown>).__ROOMCAST__ = procs;
 }

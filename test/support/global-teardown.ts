@@ -3,7 +3,7 @@ import type { RoomcastProcess } from './roomcast-process';
 import { testSettings } from './env';
 
 export default async function globalTeardown(): Promise<void> {
-  const rc = (globalThis as Record<string, unknown>).__ROOMCAST__ as RoomcastProcess | undefined;
-  await rc?.stop();
+  const procs = ((globalThis as Record<string, unknown>).__ROOMCAST__ ?? []) as RoomcastProcess[];
+  await Promise.all(procs.map((rc) => rc.stop()));
   if (!process.env.ROOMCAST_KEEP_STACK) await stackDown(testSettings());
 }
