@@ -40,19 +40,20 @@ export const ConfigSchema = z.object({
   /** How long the mixer waits for late audio before a slice of the timeline is final. */
   MIX_LATENCY_MS: z.coerce.number().int().min(40).max(2000).default(250),
   /**
-   * Size of the audio frames rtc-node hands the ingest. 100 cuts the ingest's CPU by ~18 % at one
-   * room (a tenth of the FFI events) and placed the long room's clicks closer, but in the
-   * recording test a rejoining speaker then sometimes shifted the others' audio by 35–93 ms
-   * (cause not found): 10 stays the default until it is.
-   */
-  /**
    * Who encodes the lossless chunks: `libflac` (libFLAC as WebAssembly in the ingest process: PSS per
-   * room 128 → 43 MB at 4 rooms, bench/ingest.ts) or `ffmpeg` (a process per stream, as before
-   * 2026-11-30). The recording test's late bursts after a rejoin, first blamed on libflac, came from
-   * the test machine starving LiveKit (ARCHITECTURE, Timing model): with LiveKit ahead of roomcast
-   * the libflac build passed 4 of 4 runs.
+   * room 126 → 36 MB at 4 rooms, bench/ingest.ts) or `ffmpeg` (a process per stream, as before
+   * 2026-11-30). Both give the same chunks and samples (test/unit/flac-chunk-writer.test.ts). The
+   * recording test's late bursts after a rejoin, first blamed on libflac, came from the test machine
+   * starving the recorder (ARCHITECTURE, Timing model).
    */
   FLAC_ENCODER: z.enum(['ffmpeg', 'libflac']).default('libflac'),
+  /**
+   * Size of the audio frames rtc-node hands the ingest. 100 cuts the ingest's CPU by ~18 % at one
+   * room (a tenth of the FFI events) and placed the long room's clicks closer, but in the
+   * recording test a rejoining speaker then sometimes shifted the others' audio by 35–93 ms; 20
+   * took the JS thread 24 % lower at 4 rooms but failed 1 of 3 recording-test runs with the test
+   * machine's priorities level (README, Benchmarks): 10 stays the default.
+   */
   INGEST_FRAME_MS: z.coerce.number().int().refine((v) => v === 10 || v === 20 || v === 50 || v === 100, 'one of 10, 20, 50, 100').default(10),
   /** Speech-to-text engine of the transcribe worker. */
   TRANSCRIBE_ENGINE: z.enum(['sphinx', 'whisper', 'openai']).default('sphinx'),
